@@ -1,0 +1,131 @@
+"""Declared settings: one table, read from ``CXIMPACT_*`` environment variables and an
+optional TOML file named by ``CXIMPACT_CONFIG`` (a ``[cximpact]`` table or top-level keys).
+
+Nothing here is read at import time: call :func:`load_settings` where settings are needed and
+pass the object down, so tests and worker processes never pick up config by accident.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from cximpact.errors import ConfigError
+
+__all__ = ["Settings", "describe_settings", "load_settings"]
+
+
+class Settings(BaseSettings):
+    """Every tunable of cximpact, with its default and meaning."""
+
+    model_config = SettingsConfigDict(env_prefix="CXIMPACT_", extra="forbid")
+
+    db: Path = Field(
+        Path("cximpact.duckdb"), description="Analytics store: DuckDB file (the --db option)."
+    )
+    database_url: str | None = Field(
+        None,
+        description=(
+            "Transactional store (cases, audit log) as an SQLAlchemy URL, for example "
+            "postgresql+psycopg://user@host/db. Default: an SQLite file beside the DuckDB file."
+        ),
+    )
+    horizon_days: int = Field(365, gt=0, description="Horizon of churn risk and value, in days.")
+    default_ltv: float = Field(
+        1000.0, ge=0, description="Lifetime value (currency) when no finance or segment value exists."
+    )
+    prior_churn_rate: float = Field(
+        0.10,
+        gt=0,
+        lt=1,
+        description="Annual churn rate assumed when no outcomes exist to learn from (a prior).",
+    )
+    case_threshold_amount: float = Field(
+        5000.0, ge=0, description="Open a case when an issue's revenue at risk reaches this amount."
+    )
+    case_threshold_share: float = Field(
+        0.05,
+        ge=0,
+        le=1,
+        description="...or when it reaches this share of all attributable revenue at risk.",
+    )
+    repeat_contact_days: int = Field(
+        14, gt=0, description="A contact on the same root cause within this many days is a repeat."
+    )
+    handling_cost: float = Field(
+        6.0, ge=0, description="Cost of one contact (currency) when the export has none."
+    )
+    max_text_chars: int = Field(
+        20000, gt=0, description="Longest accepted interaction text; longer rows are quarantined."
+    )
+    max_field_chars: int = Field(
+        1000, gt=0, description="Longest accepted value of any other field."
+    )
+    phone_region: str = Field(
+        "US", description="Default region for phone-number detection in PII redaction."
+    )
+    routing_file: Path | None = Field(
+        None, description="YAML routing rules (root cause / segment -> team, owner). Built-in if unset."
+    )
+    taxonomy_file: Path | None = Field(
+        None, description="YAML root-cause taxonomy with keywords. Built-in if unset."
+    )
+
+    def state_url(self) -> str:
+        """SQLAlchemy URL of the transactional store."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.db.with_suffix('.state.sqlite')}"
+
+
+def _file_values(path: str | None) -> dict[str, Any]:
+    if not path:
+        return {}
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"config file {path!r} (CXIMPACT_CONFIG) cannot be read: {exc}") from exc
+    table = data.get("cximpact", data)
+    if not isinstance(table, dict):
+        raise ConfigError(f"config file {path!r}: expected a [cximpact] table")
+    return table
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build settings: defaults < config file < environment < explicit ``overrides``."""
+    values = _file_values(os.environ.get("CXIMPACT_CONFIG"))
+    env_names = {f"CXIMPACT_{name.upper()}" for name in Settings.model_fields}
+    values = {k: v for k, v in values.items() if f"CXIMPACT_{k.upper()}" not in os.environ}
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        return Settings(**values)
+    except ValidationError as exc:
+        raise ConfigError(
+            f"invalid settings: {exc.errors()[0]['loc']} {exc.errors()[0]['msg']}; "
+            f"check {sorted(env_names)[0]}… or the CXIMPACT_CONFIG file"
+        ) from exc
+
+
+def describe_settings(settings: Settings) -> list[dict[str, Any]]:
+    """Rows of the settings table: name, environment variable, value, default and help."""
+    rows = []
+    for name, field in Settings.model_fields.items():
+        rows.append(
+            {
+                "name": name,
+                "env": f"CXIMPACT_{name.upper()}",
+                "value": _plain(getattr(settings, name)),
+                "default": _plain(field.default),
+                "help": field.description or "",
+            }
+        )
+    return rows
+
+
+def _plain(value: Any) -> Any:
+    return str(value) if isinstance(value, Path) else value
