@@ -1,0 +1,179 @@
+"""The business case of an issue, built automatically and written in a CFO's terms.
+
+Cost of inaction over the horizon = revenue at risk + repeat-contact handling cost (the issue's
+observed repeat-contact cost scaled from the observation window to the horizon). Each playbook
+option costs ``fixed_cost + cost_per_customer x customers`` and protects ``effectiveness`` of the
+revenue at risk; the recommendation is the option with the best expected net value.
+"""
+
+from __future__ import annotations
+
+import math
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from cximpact.errors import ConfigError
+
+__all__ = [
+    "PlaybookOption",
+    "build_business_case",
+    "load_playbook",
+    "measurement_plan",
+]
+
+_Z_ALPHA, _Z_POWER = 1.959964, 0.841621  # two-sided 5% test, 80% power
+
+
+class PlaybookOption(BaseModel):
+    """One response option: its cost model and expected effectiveness (a planning assumption)."""
+
+    model_config = ConfigDict(extra="forbid")
+    description: str
+    fixed_cost: float = Field(ge=0)
+    cost_per_customer: float = Field(ge=0)
+    effectiveness: float = Field(ge=0, le=1)
+    removes_repeat_contacts: bool = False
+
+
+def load_playbook(path: Path | None = None) -> dict[str, PlaybookOption]:
+    """Load response options from ``path`` or the built-in playbook."""
+    try:
+        text = (
+            path.read_text(encoding="utf-8")
+            if path is not None
+            else resources.files("cximpact.data").joinpath("playbook.yaml").read_text(encoding="utf-8")
+        )
+        raw = yaml.safe_load(text)["options"]
+        return {name: PlaybookOption.model_validate(opt) for name, opt in raw.items()}
+    except (OSError, yaml.YAMLError, KeyError, TypeError) as exc:
+        raise ConfigError(f"playbook {path} cannot be read: {exc}; expected an 'options' table") from exc
+    except ValidationError as exc:
+        raise ConfigError(f"playbook {path}: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}") from exc
+
+
+def _options(
+    playbook: dict[str, PlaybookOption], customers: int, revenue_at_risk: float, repeat_cost: float
+) -> list[dict[str, Any]]:
+    rows = []
+    for name, opt in playbook.items():
+        cost = opt.fixed_cost + opt.cost_per_customer * customers
+        benefit = opt.effectiveness * revenue_at_risk + (repeat_cost if opt.removes_repeat_contacts else 0.0)
+        net = benefit - cost
+        monthly = benefit / 12.0
+        rows.append(
+            {
+                "response": name,
+                "description": opt.description,
+                "cost": round(cost, 2),
+                "expected_benefit": round(benefit, 2),
+                "net_value": round(net, 2),
+                "roi": round(net / cost, 3) if cost > 0 else None,
+                "payback_months": round(cost / monthly, 1) if monthly > 0 else None,
+            }
+        )
+    return sorted(rows, key=lambda r: -float(r["net_value"]))
+
+
+def measurement_plan(response: str, customers: int, churn_rate: float, horizon_days: int) -> dict[str, Any]:
+    """The plan fixed when a case opens: method, metric, comparison group, MDE, duration.
+
+    For customer-level actions a randomised 10% holdout; for a root-cause fix, a pre/post
+    comparison of the affected cohort's churn with contact-volume adjustment. The minimum
+    detectable effect is the two-proportion MDE at 5% significance and 80% power, relative to
+    the baseline churn rate.
+    """
+    p = min(max(churn_rate, 1e-4), 0.99)
+    if response == "fix_root_cause":
+        n_t = n_c = max(customers, 1)
+        method, group = "pre_post_volume_adjusted", "affected customers in the window before the fix"
+    else:
+        n_c = max(round(customers * 0.1), 1)
+        n_t = max(customers - n_c, 1)
+        method, group = "randomised_holdout", "10% of eligible customers held out (hash of customer and case)"
+    mde = (_Z_ALPHA + _Z_POWER) * math.sqrt(p * (1 - p) * (1 / n_t + 1 / n_c))
+    return {
+        "method": method,
+        "metric": "churn of affected customers and attributable revenue at risk",
+        "comparison_group": group,
+        "baseline_churn_rate": round(p, 4),
+        "minimum_detectable_effect": round(min(mde / p, 10.0), 3),
+        "duration_days": min(horizon_days, 90),
+    }
+
+
+def build_business_case(
+    issue: pd.Series,
+    affected: pd.DataFrame,
+    *,
+    playbook: dict[str, PlaybookOption],
+    horizon_days: int,
+    window_days: int,
+    top: int = 10,
+) -> dict[str, Any]:
+    """Business case of one issue.
+
+    Parameters
+    ----------
+    issue
+        One row of the ranked issues table.
+    affected
+        The issue's customer rows (``customer_id, value, value_source, revenue_at_risk, why`` ...).
+    playbook
+        Response options.
+    horizon_days, window_days
+        The risk horizon and the length of the observed window (to scale handling cost).
+    """
+    repeat_cost = float(issue["handling_cost"]) * float(issue["repeat_contacts"]) / max(float(issue["contacts"]), 1.0)
+    repeat_cost *= horizon_days / max(window_days, 1)
+    rar = float(issue["revenue_at_risk"])
+    options = _options(playbook, int(issue["customers"]), rar, repeat_cost)
+    best = options[0]
+    ranked = affected.sort_values("value", ascending=False).head(top)
+    case = {
+        "issue": str(issue["issue"]),
+        "customers": int(issue["customers"]),
+        "aggregate_ltv": round(float(issue["aggregate_ltv"]), 2),
+        "revenue_at_risk": round(rar, 2),
+        "revenue_at_risk_interval": [round(float(issue["revenue_at_risk_low"]), 2), round(float(issue["revenue_at_risk_high"]), 2)],
+        "repeat_contact_cost": round(repeat_cost, 2),
+        "cost_of_inaction": round(rar + repeat_cost, 2),
+        "options": options,
+        "recommended_response": best["response"],
+        "cost_of_intervention": best["cost"],
+        "expected_benefit": best["expected_benefit"],
+        "roi": best["roi"],
+        "payback_months": best["payback_months"],
+        "risk_source": str(issue["risk_source"]),
+        "top_customers": [
+            {
+                "customer_id": str(r.customer_id),
+                "value": round(float(r.value), 2),
+                "value_source": str(r.value_source),
+                "revenue_at_risk": round(float(r.revenue_at_risk), 2),
+                "why": str(r.why),
+            }
+            for r in ranked.itertuples()
+        ],
+    }
+    case["narrative"] = narrative(case, horizon_days)
+    return case
+
+
+def narrative(case: dict[str, Any], horizon_days: int) -> str:
+    """Two sentences a CFO reads: what it costs, what to do and what it returns."""
+    months = round(horizon_days / 30.4)
+    source = " (risk from priors, not yet learned from outcomes)" if case["risk_source"] == "prior" else ""
+    roi = f"{case['roi']:.1f}x" if case["roi"] is not None else "n/a"
+    return (
+        f"{case['issue'].replace('_', ' ').capitalize()} puts ${case['revenue_at_risk']:,.0f} of revenue at "
+        f"risk over the next {months} months across {case['customers']:,} customers holding "
+        f"${case['aggregate_ltv']:,.0f} of lifetime value{source}; doing nothing costs "
+        f"${case['cost_of_inaction']:,.0f} including repeat contacts. Recommended: "
+        f"{case['recommended_response'].replace('_', ' ')} for ${case['cost_of_intervention']:,.0f}, "
+        f"expected to protect ${case['expected_benefit']:,.0f} (ROI {roi})."
+    )

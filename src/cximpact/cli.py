@@ -1,0 +1,293 @@
+"""The ``cximpact`` command line: parse, call one function of the core, format."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from cximpact.errors import CximpactError, NotFoundError
+from cximpact.settings import Settings, describe_settings, load_settings
+
+app = typer.Typer(
+    name="cximpact",
+    help="What customer-service problems cost your future, who owns each fix, and whether it worked.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+cases_app = typer.Typer(help="List, show, assign and transition cases.", invoke_without_command=True)
+app.add_typer(cases_app, name="cases")
+console = Console()
+err_console = Console(stderr=True)
+
+DbOption = Annotated[Path | None, typer.Option("--db", help="DuckDB analytics file [default: ./cximpact.duckdb]")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
+
+
+def _settings(db: Path | None = None) -> Settings:
+    return load_settings(db=db)
+
+
+def _print_json(data: Any) -> None:
+    typer.echo(json.dumps(data, indent=2, default=str))
+
+
+@contextmanager
+def _progress(enabled: bool = True) -> Iterator[Callable[[str], None]]:
+    """A Rich progress display on stderr; yields ``step(description)``."""
+    if not enabled or not err_console.is_terminal:
+        yield lambda _msg: None
+        return
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                  console=err_console, transient=True) as progress:
+        task = progress.add_task("starting", total=None)
+        yield lambda msg: progress.update(task, description=msg)
+
+
+@app.command()
+def settings(as_json: JsonOption = False) -> None:
+    """List every setting: environment variable, current value, default and meaning."""
+    rows = describe_settings(load_settings())
+    if as_json:
+        _print_json(rows)
+        return
+    table = Table(title="Settings (environment CXIMPACT_*, or a TOML file named by CXIMPACT_CONFIG)")
+    for col in ("env", "value", "default", "help"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r["env"], str(r["value"]), str(r["default"]), r["help"])
+    console.print(table)
+
+
+@app.command()
+def simulate(
+    out: Annotated[Path, typer.Option(help="Directory to write the exports and truth.json to.")],
+    customers: Annotated[int, typer.Option(help="Number of customers.")] = 2000,
+    days: Annotated[int, typer.Option(help="Days of history.")] = 180,
+    seed: Annotated[int, typer.Option(help="Random seed; same seed, same enterprise.")] = 0,
+    as_json: JsonOption = False,
+) -> None:
+    """Write a synthetic enterprise (customers, interactions, transactions, outcomes, finance)."""
+    from cximpact.simulate import SimulationConfig, simulate as run_simulation, write_enterprise
+
+    with _progress(not as_json) as step:
+        step(f"simulating {customers:,} customers over {days} days")
+        enterprise = run_simulation(SimulationConfig(customers=customers, days=days, seed=seed))
+        step("writing files")
+        paths = write_enterprise(enterprise, out)
+    summary = {kind: len(getattr(enterprise, kind)) for kind in
+               ("customers", "interactions", "transactions", "outcomes", "finance")}
+    if as_json:
+        _print_json({"out": str(out), "rows": summary, "files": {k: str(v) for k, v in paths.items()}})
+        return
+    console.print(f"Wrote to [bold]{out}[/]: " + ", ".join(f"{v:,} {k}" for k, v in summary.items()))
+
+
+@app.command()
+def ingest(
+    kind: Annotated[str, typer.Argument(help="customers, interactions, transactions, outcomes or finance")],
+    file: Annotated[Path, typer.Argument(help="CSV, TSV, Parquet or JSONL file (optionally .gz)")],
+    map_: Annotated[str | None, typer.Option("--map", help="Mapping file, or built-in: zendesk, salesforce")] = None,
+    delimiter: Annotated[str | None, typer.Option(help="CSV delimiter if not a comma")] = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Validate, redact and store one file; bad rows go to quarantine with a fix hint."""
+    from cximpact.ingest.pipeline import ingest_file
+    from cximpact.store.analytics import AnalyticsStore
+
+    cfg = _settings(db)
+    with _progress(not as_json) as step, AnalyticsStore(cfg.db) as store:
+        step(f"ingesting {file.name}")
+        report = ingest_file(store, kind, file, cfg, mapping=map_, delimiter=delimiter)
+    data = report.to_dict()
+    if as_json:
+        _print_json({k: data[k] for k in ("rows_read", "accepted", "quarantined", "by_rule", "inserted")})
+        return
+    console.print(
+        f"{file.name}: {report.rows_read:,} read, {report.accepted:,} accepted "
+        f"({report.inserted:,} new), {report.quarantined:,} quarantined {report.by_rule or ''}"
+    )
+
+
+@app.command()
+def run(
+    data: Annotated[Path | None, typer.Option("--data", help="Directory of exports (customers.csv, interactions.csv ...)")] = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Run the flow: ingest a directory of exports, score, rank issues in money, open cases."""
+    from cximpact.flow import run as run_flow
+    from cximpact.report import issues_records
+
+    cfg = _settings(db)
+    with _progress(not as_json) as step:
+        result = run_flow(data, cfg, step=step)
+    if as_json:
+        _print_json({
+            "ingest": [r.to_dict() for r in result.reports],
+            "issues": issues_records(result.analysis.exposure.issues),
+            "cases": [c.to_dict() for c, _ in result.cases],
+        })
+        return
+    _show_overview(result)
+
+
+def _show_overview(result: Any, top_customers: int = 8) -> None:
+    from cximpact.report import cases_table, customers_table, issues_table, money
+
+    analysis = result.analysis
+    issues = analysis.exposure.issues
+    for r in result.reports:
+        console.print(f"[dim]ingested {r.source}: {r.rows_read:,} read, {r.accepted:,} accepted, "
+                      f"{r.quarantined:,} quarantined[/]")
+    source = "learned from outcomes" if analysis.model.source_ == "model" else "PRIORS (no outcomes yet)"
+    total = float(analysis.exposure.risk["revenue_at_risk"].sum())
+    console.print(f"\nAs of {analysis.as_of.date()}: {len(analysis.signals):,} interactions, "
+                  f"{len(analysis.values):,} customers, total revenue at risk {money(total)} "
+                  f"(risk {source}; horizon {analysis.window_days} days)\n")
+    console.print(issues_table(issues))
+    if len(issues):
+        top = str(issues.iloc[0]["issue"])
+        rows = analysis.exposure.customers
+        console.print(customers_table(rows[rows["issue"] == top], top, top_customers))
+    console.print(cases_table([c.to_dict() for c, _ in result.cases]))
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option(help="Where to write the simulated exports and the stores.")] = Path("cximpact-demo"),
+    customers: Annotated[int, typer.Option(help="Customers in the simulated enterprise.")] = 5000,
+    days: Annotated[int, typer.Option(help="Days of history.")] = 180,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
+) -> None:
+    """Simulate an enterprise, run everything, show issues in dollars and the cases opened."""
+    from cximpact.flow import run as run_flow
+    from cximpact.simulate import SimulationConfig, simulate as run_simulation, write_enterprise
+
+    started = time.perf_counter()
+    out.mkdir(parents=True, exist_ok=True)
+    cfg = load_settings(db=out / "cximpact.duckdb")
+    for stale in (cfg.db, Path(str(cfg.db) + ".wal"), cfg.db.with_suffix(".state.sqlite")):
+        stale.unlink(missing_ok=True)  # a demo starts from a clean slate
+    with _progress() as step:
+        step(f"simulating {customers:,} customers over {days} days")
+        enterprise = run_simulation(SimulationConfig(customers=customers, days=days, seed=seed))
+        write_enterprise(enterprise, out / "data")
+        result = run_flow(out / "data", cfg, step=step)
+    console.rule("[bold]cximpact demo: what service problems cost this enterprise's future")
+    _show_overview(result)
+    console.print(f"\n[dim]Done in {time.perf_counter() - started:.0f}s. Data and truth.json in {out / 'data'}; "
+                  f"explore with: cximpact issues --db {cfg.db} · cximpact cases --db {cfg.db} · "
+                  f"cximpact cases show 1 --db {cfg.db}[/]")
+
+
+@app.command()
+def issues(db: DbOption = None, as_json: JsonOption = False,
+           limit: Annotated[int, typer.Option(help="Rows to show.")] = 20) -> None:
+    """Issues ranked by revenue at risk (customers affected, aggregate LTV)."""
+    from cximpact.report import issues_records, issues_table
+    from cximpact.store.analytics import AnalyticsStore
+
+    with AnalyticsStore(_settings(db).db, read_only=True) as store:
+        frame = store.read("issue_exposure")
+    if as_json:
+        _print_json(issues_records(frame)[:limit])
+    else:
+        console.print(issues_table(frame, limit))
+
+
+@app.command()
+def customers(
+    issue: Annotated[str, typer.Option("--issue", help="Root cause, as listed by `cximpact issues`.")],
+    db: DbOption = None,
+    as_json: JsonOption = False,
+    limit: Annotated[int, typer.Option(help="Rows to show.")] = 20,
+) -> None:
+    """Customers carrying one issue's risk, ranked by lifetime value, with why."""
+    from cximpact.report import customers_records, customers_table
+    from cximpact.store.analytics import AnalyticsStore
+
+    with AnalyticsStore(_settings(db).db, read_only=True) as store:
+        frame = store.read("customer_exposure")
+    rows = frame[frame["issue"] == issue]
+    if rows.empty:
+        known = sorted(frame["issue"].unique())
+        raise NotFoundError(f"issue {issue!r} has no customers; known issues: {known}")
+    if as_json:
+        _print_json(customers_records(rows)[:limit])
+    else:
+        console.print(customers_table(rows, issue, limit))
+
+
+def _state(db: Path | None) -> Any:
+    from cximpact.store.state import StateStore
+
+    store = StateStore(_settings(db).state_url())
+    store.upgrade()
+    return store
+
+
+@cases_app.callback()
+def cases(ctx: typer.Context, db: DbOption = None, as_json: JsonOption = False,
+          state: Annotated[str | None, typer.Option(help="Only cases in this state.")] = None) -> None:
+    """List cases (without a subcommand)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    with _state(db) as store:
+        records = [c.to_dict() for c in store.list_cases(state=state)]
+    if as_json:
+        _print_json(records)
+    else:
+        from cximpact.report import cases_table
+
+        console.print(cases_table(records))
+
+
+@cases_app.command("show")
+def cases_show(
+    case_id: Annotated[int, typer.Argument(help="Case id.")],
+    fmt: Annotated[str, typer.Option("--format", help="md, json")] = "md",
+    db: DbOption = None,
+) -> None:
+    """Show one case's business case."""
+    from cximpact.report import case_markdown
+
+    with _state(db) as store:
+        record = store.get_case(case_id).to_dict()
+    if fmt == "json":
+        _print_json(record)
+    elif fmt == "md":
+        typer.echo(case_markdown(record))
+    else:
+        raise typer.BadParameter(f"--format must be md or json, got {fmt!r}")
+
+
+def main() -> None:
+    """Entry point: run the app, turning cximpact errors into one clear line and exit code 1."""
+    try:
+        app(standalone_mode=False)
+    except CximpactError as exc:
+        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        sys.exit(1)
+    except typer.Abort:
+        sys.exit(130)
+    except Exception as exc:  # click usage errors arrive here in non-standalone mode
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        if isinstance(exc, click.exceptions.Exit):
+            sys.exit(exc.exit_code)
+        raise

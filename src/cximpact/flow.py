@@ -1,0 +1,201 @@
+"""The one data flow, end to end: ingest -> signals -> value -> risk -> exposure -> cases.
+
+Stages are pure functions over DataFrames; this module is the only place that wires them to the
+stores, so the same stages run in a batch, a test or a service.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from cximpact.cases.business_case import build_business_case, load_playbook, measurement_plan
+from cximpact.cases.routing import load_routing, severity_of
+from cximpact.errors import ContractError, NotFoundError
+from cximpact.exposure.issues import ExposureResult, compute_exposure, customer_signal_summary, issue_flags
+from cximpact.ingest.pipeline import IngestReport, ingest_file
+from cximpact.risk.model import ChurnRiskModel, customer_features
+from cximpact.settings import Settings
+from cximpact.signals.compute import compute_signals
+from cximpact.store.analytics import AnalyticsStore
+from cximpact.store.state import CaseRecord, StateStore
+from cximpact.value.ladder import estimate_values
+
+__all__ = ["INGEST_ORDER", "Analysis", "analyse", "find_exports", "ingest_directory", "open_cases", "run"]
+
+#: Customers first: every other kind refers to them.
+INGEST_ORDER = ("customers", "finance", "outcomes", "transactions", "interactions")
+_SUFFIXES = (".csv", ".csv.gz", ".parquet", ".jsonl", ".jsonl.gz", ".ndjson", ".tsv")
+Step = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    return None
+
+
+def find_exports(data_dir: Path) -> dict[str, Path]:
+    """Files named after a kind (``customers.csv``, ``interactions.parquet`` ...) in ``data_dir``."""
+    if not data_dir.is_dir():
+        raise NotFoundError(f"data directory {data_dir} does not exist; pass --data DIR with exports")
+    found = {
+        kind: data_dir / f"{kind}{suffix}"
+        for kind in INGEST_ORDER
+        for suffix in _SUFFIXES
+        if (data_dir / f"{kind}{suffix}").is_file()
+    }
+    if "customers" not in found or "interactions" not in found:
+        raise ContractError(
+            f"{data_dir} needs at least customers.* and interactions.* (csv, parquet or jsonl); "
+            f"found {sorted(p.name for p in found.values())}"
+        )
+    return found
+
+
+def ingest_directory(
+    store: AnalyticsStore, data_dir: Path, settings: Settings, step: Step = _quiet
+) -> list[IngestReport]:
+    """Ingest every export found in ``data_dir``, customers first."""
+    reports = []
+    for kind, path in find_exports(data_dir).items():
+        step(f"ingest {path.name}")
+        reports.append(ingest_file(store, kind, path, settings))
+    return reports
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """Everything the flow derived, as of one moment."""
+
+    as_of: pd.Timestamp
+    window_days: int
+    signals: pd.DataFrame
+    values: pd.DataFrame
+    model: ChurnRiskModel
+    exposure: ExposureResult
+
+
+def analyse(
+    store: AnalyticsStore, settings: Settings, *, as_of: pd.Timestamp | None = None, step: Step = _quiet
+) -> Analysis:
+    """Derive signals, values, risk and exposure from the stored facts and store them."""
+    customers = store.read("customers")
+    interactions = store.read("interactions")
+    if interactions.empty or customers.empty:
+        raise NotFoundError(f"{store.path} holds no customers or interactions; ingest them first")
+    stamp = pd.Timestamp(as_of) if as_of is not None else interactions["timestamp"].max().ceil("D")
+    interactions = interactions[interactions["timestamp"] <= stamp]
+    window_days = max(int((stamp - interactions["timestamp"].min()).days), 1)
+    step(f"signals for {len(interactions):,} interactions")
+    signals = compute_signals(
+        interactions,
+        taxonomy_file=settings.taxonomy_file,
+        repeat_contact_days=settings.repeat_contact_days,
+        default_handling_cost=settings.handling_cost,
+    )
+    step("lifetime value")
+    values = estimate_values(customers, store.read("finance"), default_ltv=settings.default_ltv)
+    step("churn risk")
+    features = customer_features(customers, issue_flags(signals), as_of=stamp)
+    outcomes = store.read("outcomes")
+    churned_ids = outcomes.loc[pd.to_datetime(outcomes["churn_date"]) <= stamp, "customer_id"]
+    churned = features.index.isin(churned_ids)
+    y = pd.Series(churned.astype(int), index=features.index) if len(outcomes) else None
+    model = ChurnRiskModel(prior_churn_rate=settings.prior_churn_rate).fit(features, y)
+    step("exposure")
+    exposure = compute_exposure(
+        features, model, values, customer_signal_summary(signals),
+        active=pd.Series(~churned, index=features.index),
+    )
+    for name, frame in (
+        ("signals", signals), ("customer_values", values), ("customer_risk", exposure.risk),
+        ("issue_exposure", exposure.issues), ("customer_exposure", exposure.customers),
+    ):
+        store.replace_table(name, frame)
+    return Analysis(stamp, window_days, signals, values, model, exposure)
+
+
+def _material(issues: pd.DataFrame, settings: Settings) -> pd.DataFrame:
+    keep = (issues["revenue_at_risk"] >= settings.case_threshold_amount) & (
+        issues["share_of_exposure"] >= settings.case_threshold_share
+    )
+    return issues[keep]
+
+
+def _concentration(affected: pd.DataFrame) -> float:
+    total = float(affected["revenue_at_risk"].sum())
+    if total <= 0:
+        return 0.0
+    top = max(1, len(affected) // 10)
+    return float(affected["revenue_at_risk"].nlargest(top).sum()) / total
+
+
+def case_fields(
+    issue: pd.Series, affected: pd.DataFrame, analysis: Analysis, settings: Settings, today: date
+) -> dict[str, Any]:
+    """Fields of the case for one material issue: business case, owner, severity, due date."""
+    routing = load_routing(settings.routing_file)
+    playbook = load_playbook(None)
+    segment = str(affected["segment"].mode().iat[0]) if len(affected) else None
+    team, owner = routing.route(str(issue["issue"]), segment)
+    severity = severity_of(float(issue["share_of_exposure"]), _concentration(affected))
+    case = build_business_case(
+        issue, affected, playbook=playbook, horizon_days=analysis.window_days,
+        window_days=analysis.window_days,
+    )
+    churn_rate = float(affected["churn_probability"].mean()) if len(affected) else 0.1
+    plan = measurement_plan(case["recommended_response"], case["customers"], churn_rate, settings.horizon_days)
+    case["measurement_plan"] = plan
+    return {
+        "severity": severity,
+        "team": team,
+        "owner": owner,
+        "due": routing.due(severity, today),
+        "revenue_at_risk": case["revenue_at_risk"],
+        "customers": case["customers"],
+        "aggregate_ltv": case["aggregate_ltv"],
+        "cost_of_inaction": case["cost_of_inaction"],
+        "cost_of_intervention": case["cost_of_intervention"],
+        "recommended_response": case["recommended_response"],
+        "measurement_plan": plan,
+        "business_case": case,
+    }
+
+
+def open_cases(
+    state: StateStore, analysis: Analysis, settings: Settings, *, today: date | None = None
+) -> list[tuple[CaseRecord, bool]]:
+    """Open (or refresh) one case per issue whose exposure crosses the thresholds."""
+    today = today or date.today()
+    issues = analysis.exposure.issues
+    by_issue = dict(tuple(analysis.exposure.customers.groupby("issue")))
+    results = []
+    for _, issue in _material(issues, settings).iterrows():  # a handful of issues, not rows
+        affected = by_issue.get(issue["issue"], analysis.exposure.customers.iloc[:0])
+        results.append(state.upsert_case(str(issue["issue"]), case_fields(issue, affected, analysis, settings, today)))
+    return results
+
+
+@dataclass(frozen=True)
+class FlowResult:
+    """What one run produced."""
+
+    reports: list[IngestReport]
+    analysis: Analysis
+    cases: list[tuple[CaseRecord, bool]]
+
+
+def run(data_dir: Path | None, settings: Settings, *, step: Step = _quiet, today: date | None = None) -> FlowResult:
+    """Ingest ``data_dir`` (if given), analyse, and open or refresh cases."""
+    with AnalyticsStore(settings.db) as store:
+        reports = ingest_directory(store, data_dir, settings, step) if data_dir is not None else []
+        analysis = analyse(store, settings, step=step)
+    step("cases")
+    with StateStore(settings.state_url()) as state:
+        state.upgrade()
+        cases = open_cases(state, analysis, settings, today=today)
+    return FlowResult(reports, analysis, cases)

@@ -1,0 +1,49 @@
+"""Signals for every interaction: root cause, sentiment, detectors and repeat contacts."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from cximpact.signals.keywords import KeywordSignals, load_taxonomy
+from cximpact.signals.repeat import mark_repeat_contacts
+
+__all__ = ["compute_signals"]
+
+
+def compute_signals(
+    interactions: pd.DataFrame,
+    *,
+    taxonomy_file: object = None,
+    repeat_contact_days: int = 14,
+    default_handling_cost: float = 6.0,
+) -> pd.DataFrame:
+    """One row of signals per interaction.
+
+    Parameters
+    ----------
+    interactions
+        Interactions contract frame (text already redacted).
+    taxonomy_file
+        Path of a taxonomy YAML, or None for the built-in taxonomy.
+    repeat_contact_days
+        Window (days) within which a contact on the same root cause counts as a repeat.
+    default_handling_cost
+        Cost (currency) of a contact whose export has no handling cost.
+    """
+    model = KeywordSignals(load_taxonomy(taxonomy_file)).fit()  # type: ignore[arg-type]
+    texts = interactions["text"].fillna("").astype(str)
+    detected = model.transform(texts.reset_index(drop=True))
+    frame = pd.DataFrame(
+        {
+            "interaction_id": interactions["id"].to_numpy(),
+            "customer_id": interactions["customer_id"].to_numpy(),
+            "timestamp": pd.to_datetime(interactions["timestamp"]).to_numpy(),
+            "channel": interactions["channel"].to_numpy(),
+            "handling_cost": interactions["handling_cost"].astype(float).fillna(default_handling_cost).to_numpy(),
+        }
+    )
+    frame = pd.concat([frame, detected.reset_index(drop=True)], axis=1)
+    frame["repeat_contact"] = mark_repeat_contacts(
+        frame[["customer_id", "timestamp", "root_cause"]], repeat_contact_days
+    ).to_numpy()
+    return frame

@@ -1,0 +1,324 @@
+"""A synthetic enterprise with planted root causes whose true effect on churn is known.
+
+The generating model, per customer *i* with root-cause set *S_i*::
+
+    logit P(churn within the window) = b0 + b_tenure * tenure_years + b_products * (products - 1)
+                                       + b_segment[segment] + sum_{k in S_i} beta_k
+
+Harmless topics have ``beta_k = 0``. ``truth.json`` holds, per planted issue, the revenue at risk
+it truly causes among customers still active at ``as_of``: true lifetime value times the issue's
+share of the customer's issue-driven risk, allocated with
+:func:`cximpact.exposure.attribution.allocate_attributable_risk` (the engine's own definition of
+attributable exposure, evaluated with the true parameters).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from cximpact.errors import ConfigError
+from cximpact.exposure.attribution import allocate_attributable_risk, sigmoid
+from cximpact.simulate.text import HARMLESS_CANDIDATES, ROOT_CAUSES, render_texts
+
+__all__ = ["Enterprise", "SimulationConfig", "simulate", "write_enterprise"]
+
+SEGMENTS = np.array(["consumer", "smb", "premium"])
+_SEGMENT_SHARE = np.array([0.62, 0.23, 0.15])
+_SEGMENT_REVENUE = np.array([55.0, 180.0, 140.0])  # median monthly revenue
+_SEGMENT_LOGIT = np.array([0.0, -0.2, -0.4])
+_CHANNELS = np.array(["phone", "chat", "email", "social", "web"])
+_CHANNEL_SHARE = np.array([0.34, 0.30, 0.24, 0.06, 0.06])
+_CHANNEL_COST = np.array([9.5, 4.0, 5.5, 3.0, 2.5])
+# Planted effects (log-odds) of the harmful topics, strongest first; shuffled per seed.
+_EFFECTS = np.array([1.5, 1.1, 0.8, 0.6, 0.45, 0.35])
+
+
+@dataclass(frozen=True)
+class SimulationConfig:
+    """What to simulate.
+
+    Parameters
+    ----------
+    customers
+        Number of customers.
+    days
+        Length of the observed window in days; churn outcomes are observed inside it.
+    seed
+        Seed of every random draw; the same config gives the same enterprise.
+    start
+        First day of the window.
+    finance_coverage
+        Share of customers the finance feed covers with a lifetime value.
+    """
+
+    customers: int = 2000
+    days: int = 180
+    seed: int = 0
+    start: date = date(2026, 1, 1)
+    finance_coverage: float = 0.6
+
+    def __post_init__(self) -> None:
+        if self.customers < 50:
+            raise ConfigError(f"customers must be at least 50, got {self.customers}")
+        if not 7 <= self.days <= 3650:
+            raise ConfigError(f"days must be between 7 and 3650, got {self.days}")
+        if not 0.0 <= self.finance_coverage <= 1.0:
+            raise ConfigError(f"finance_coverage must be in [0, 1], got {self.finance_coverage}")
+
+
+@dataclass
+class Enterprise:
+    """The simulated exports plus the truth the engine should recover."""
+
+    customers: pd.DataFrame
+    interactions: pd.DataFrame
+    transactions: pd.DataFrame
+    outcomes: pd.DataFrame
+    finance: pd.DataFrame
+    truth: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    topics: list[str]
+    beta: np.ndarray
+    prevalence: np.ndarray  # per topic, share of customers over 180 days
+    segment_lift: np.ndarray  # (topics, segments) multiplier on prevalence
+    harmless: np.ndarray
+
+
+def _plan_issues(rng: np.random.Generator, days: int) -> _Plan:
+    harmful = list(rng.choice(ROOT_CAUSES, size=len(_EFFECTS), replace=False))
+    harmless = list(HARMLESS_CANDIDATES)
+    topics = harmful + harmless
+    beta = np.concatenate([_EFFECTS * rng.uniform(0.9, 1.1, len(_EFFECTS)), np.zeros(len(harmless))])
+    # Prevalence chosen so that the expected money ranking of the top issues is well separated:
+    # strong issues are not always the most common, so ranking needs effect x reach x value.
+    base_prev = np.concatenate([rng.uniform(0.04, 0.09, len(harmful)), rng.uniform(0.08, 0.14, len(harmless))])
+    lift = np.ones((len(topics), len(SEGMENTS)))
+    lift[rng.integers(0, len(topics), 3), 2] = 2.5  # some topics hit premium customers harder
+    for _ in range(200):
+        reach = base_prev * (lift @ _SEGMENT_SHARE)
+        score = np.sort(reach * beta)[::-1]
+        if np.all(score[:4][:-1] / np.maximum(score[1:4], 1e-9) > 1.35):
+            break
+        base_prev[: len(harmful)] = rng.uniform(0.03, 0.10, len(harmful))
+    scale = min(days / 180.0, 2.0)
+    return _Plan(topics, beta, np.clip(base_prev * scale, 0, 0.5), lift, np.array(beta == 0))
+
+
+def _customers(cfg: SimulationConfig, rng: np.random.Generator) -> pd.DataFrame:
+    n = cfg.customers
+    seg = rng.choice(len(SEGMENTS), size=n, p=_SEGMENT_SHARE)
+    tenure = np.minimum(rng.exponential(4.0, n), 25.0)
+    products = 1 + rng.poisson(np.where(seg == 0, 0.6, 1.2))
+    revenue = _SEGMENT_REVENUE[seg] * rng.lognormal(0.0, 0.35, n) * (1 + 0.3 * (products - 1))
+    margin = revenue * rng.uniform(0.3, 0.55, n)
+    as_of = cfg.start + timedelta(days=cfg.days)
+    start_dates = pd.Timestamp(as_of) - pd.to_timedelta(np.round(tenure * 365.25), unit="D")
+    expected_years = 2.0 + 0.4 * np.minimum(tenure, 10) + 0.5 * (products - 1)
+    true_ltv = margin * 12 * expected_years * rng.lognormal(0.0, 0.1, n)
+    return pd.DataFrame(
+        {
+            "id": [f"C{i:07d}" for i in range(1, n + 1)],
+            "start_date": start_dates.strftime("%Y-%m-%d"),
+            "segment": SEGMENTS[seg],
+            "products": products,
+            "monthly_revenue": revenue.round(2),
+            "monthly_margin": margin.round(2),
+            "_tenure": tenure,
+            "_seg": seg,
+            "_true_ltv": true_ltv,
+        }
+    )
+
+
+def _issue_matrix(customers: pd.DataFrame, plan: _Plan, rng: np.random.Generator) -> np.ndarray:
+    prob = plan.prevalence[None, :] * plan.segment_lift[:, customers["_seg"].to_numpy()].T
+    has: np.ndarray = rng.random(prob.shape) < prob
+    return has
+
+
+def _interactions(
+    cfg: SimulationConfig,
+    customers: pd.DataFrame,
+    has: np.ndarray,
+    plan: _Plan,
+    churn_day: np.ndarray,
+    rng: np.random.Generator,
+) -> pd.DataFrame:
+    cust_idx, topic_idx = np.nonzero(has)
+    harmful = ~plan.harmless[topic_idx]
+    contacts = 1 + rng.poisson(np.where(harmful, 0.9, 0.3))
+    cust = np.repeat(cust_idx, contacts)
+    topic = np.repeat(topic_idx, contacts)
+    # The first contact happens before any churn; repeats follow within a few weeks.
+    last_day = np.where(churn_day[cust] >= 0, churn_day[cust] - 1, cfg.days - 1)
+    first = rng.integers(0, np.maximum(last_day, 1) + 1)
+    offsets = np.concatenate([np.arange(c) for c in contacts]) * rng.integers(1, 12, len(cust))
+    day = np.minimum(first + offsets, last_day)
+    second = _second_topics(cust, topic, rng)
+    will_churn = churn_day[cust] >= 0
+    n = len(cust)
+    channel = rng.choice(len(_CHANNELS), size=n, p=_CHANNEL_SHARE)
+    flags = {
+        "competitor": rng.random(n) < np.where(will_churn, 0.22, 0.03),
+        "escalation": rng.random(n) < np.where(~plan.harmless[topic], 0.12, 0.02),
+        "churn_language": rng.random(n) < np.where(will_churn, 0.28, 0.02),
+        "pii": rng.random(n) < 0.08,
+    }
+    topics = np.array(plan.topics, dtype=object)
+    texts = render_texts(
+        topics[topic],
+        np.where(second >= 0, topics[np.maximum(second, 0)], ""),
+        flags["competitor"],
+        flags["escalation"],
+        flags["churn_language"],
+        flags["pii"],
+        _CHANNELS[channel],
+        rng,
+    )
+    seconds = rng.integers(0, 86400, n)
+    ts = pd.Timestamp(cfg.start) + pd.to_timedelta(day, unit="D") + pd.to_timedelta(seconds, unit="s")
+    order = np.argsort(ts.to_numpy(), kind="stable")
+    frame = pd.DataFrame(
+        {
+            "id": [f"I{i:08d}" for i in range(1, n + 1)],
+            "customer_id": customers["id"].to_numpy()[cust[order]],
+            "timestamp": ts[order].strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "channel": _CHANNELS[channel[order]],
+            "text": np.asarray(texts, dtype=object)[order],
+            "agent": [f"A{a:03d}" for a in rng.integers(1, 120, n)],
+            "queue": np.where(channel[order] == 0, "voice", "digital"),
+            "duration_seconds": rng.gamma(2.0, 180.0, n).round(0),
+            "handling_cost": (_CHANNEL_COST[channel[order]] * rng.uniform(0.8, 1.2, n)).round(2),
+            "resolved": np.where(rng.random(n) < 0.7, "true", "false"),
+            "_topic": topics[topic[order]],
+        }
+    )
+    return frame
+
+
+def _second_topics(cust: np.ndarray, topic: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """For some contacts, another root cause the same customer has (mixed-topic messages)."""
+    order = np.lexsort((topic, cust))
+    c, t = cust[order], topic[order]
+    nxt = np.full(len(c), -1)
+    same_next = np.r_[c[1:] == c[:-1], False] & np.r_[t[1:] != t[:-1], False]
+    nxt[same_next] = np.r_[t[1:], -1][same_next]
+    same_prev = np.r_[False, c[1:] == c[:-1]] & np.r_[False, t[1:] != t[:-1]]
+    use_prev = (nxt < 0) & same_prev
+    nxt[use_prev] = np.r_[-1, t[:-1]][use_prev]
+    nxt[rng.random(len(c)) > 0.3] = -1
+    out = np.full(len(c), -1)
+    out[order] = nxt
+    return out
+
+
+def _churn(cfg: SimulationConfig, customers: pd.DataFrame, has: np.ndarray, plan: _Plan,
+           rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    base = (
+        -2.4
+        - 0.08 * customers["_tenure"].to_numpy()
+        - 0.2 * (customers["products"].to_numpy() - 1)
+        + _SEGMENT_LOGIT[customers["_seg"].to_numpy()]
+    )
+    contributions = has * plan.beta[None, :]
+    logit = base + contributions.sum(axis=1)
+    churned = rng.random(len(base)) < sigmoid(logit)
+    churn_day = np.where(churned, rng.integers(cfg.days // 4, cfg.days, len(base)), -1)
+    return logit, contributions, churn_day
+
+
+def _truth(customers: pd.DataFrame, logit: np.ndarray, contributions: np.ndarray,
+           churned: np.ndarray, plan: _Plan, has: np.ndarray) -> list[dict[str, Any]]:
+    active = ~churned
+    attribution = allocate_attributable_risk(logit[active], contributions[active])
+    value = customers["_true_ltv"].to_numpy()[active]
+    rar = (attribution.allocated * value[:, None]).sum(axis=0)
+    rows = [
+        {
+            "issue": topic,
+            "revenue_at_risk": round(float(rar[k]), 2),
+            "harmless": bool(plan.harmless[k]),
+            "log_odds_effect": round(float(plan.beta[k]), 4),
+            "customers_affected": int(has[active, k].sum()),
+        }
+        for k, topic in enumerate(plan.topics)
+    ]
+    return sorted(rows, key=lambda r: -float(r["revenue_at_risk"]))
+
+
+def simulate(config: SimulationConfig) -> Enterprise:
+    """Simulate an enterprise; deterministic for a given ``config``."""
+    rng = np.random.default_rng(config.seed)
+    plan = _plan_issues(rng, config.days)
+    customers = _customers(config, rng)
+    has = _issue_matrix(customers, plan, rng)
+    logit, contributions, churn_day = _churn(config, customers, has, plan, rng)
+    interactions = _interactions(config, customers, has, plan, churn_day, rng)
+    churned = churn_day >= 0
+    ids = customers["id"].to_numpy()
+    outcomes = pd.DataFrame(
+        {
+            "customer_id": ids[churned],
+            "churn_date": (pd.Timestamp(config.start) + pd.to_timedelta(churn_day[churned], unit="D")).strftime("%Y-%m-%d"),
+        }
+    )
+    covered = rng.random(len(ids)) < config.finance_coverage
+    finance = pd.DataFrame(
+        {
+            "customer_id": ids[covered],
+            "ltv": (customers["_true_ltv"].to_numpy()[covered] * rng.lognormal(0, 0.05, covered.sum())).round(2),
+        }
+    )
+    transactions = _transactions(config, customers, churn_day, rng)
+    truth = {
+        "seed": config.seed,
+        "config": {k: str(v) for k, v in asdict(config).items()},
+        "as_of": str(config.start + timedelta(days=config.days)),
+        "issues": _truth(customers, logit, contributions, churned, plan, has),
+        "note": "revenue_at_risk: true LTV x attributable churn probability, active customers at as_of",
+    }
+    public = customers.drop(columns=[c for c in customers.columns if c.startswith("_")])
+    return Enterprise(public, interactions, transactions, outcomes, finance, truth)
+
+
+def _transactions(cfg: SimulationConfig, customers: pd.DataFrame, churn_day: np.ndarray,
+                  rng: np.random.Generator) -> pd.DataFrame:
+    months = max(1, cfg.days // 30)
+    n = len(customers)
+    cust = np.repeat(np.arange(n), months)
+    day = np.tile(np.arange(months) * 30, n) + rng.integers(0, 5, n * months)
+    keep = (churn_day[cust] < 0) | (day < churn_day[cust])
+    cust, day = cust[keep], day[keep]
+    amount = customers["monthly_revenue"].to_numpy()[cust] * rng.uniform(0.95, 1.05, len(cust))
+    return pd.DataFrame(
+        {
+            "id": [f"T{i:08d}" for i in range(1, len(cust) + 1)],
+            "customer_id": customers["id"].to_numpy()[cust],
+            "timestamp": (pd.Timestamp(cfg.start) + pd.to_timedelta(day, unit="D")).strftime("%Y-%m-%dT00:00:00Z"),
+            "amount": amount.round(2),
+        }
+    )
+
+
+def write_enterprise(enterprise: Enterprise, out: Path) -> dict[str, Path]:
+    """Write the exports as CSV files plus ``truth.json`` into ``out``; return the paths."""
+    out.mkdir(parents=True, exist_ok=True)
+    paths: dict[str, Path] = {}
+    for kind in ("customers", "interactions", "transactions", "outcomes", "finance"):
+        frame: pd.DataFrame = getattr(enterprise, kind)
+        frame = frame.drop(columns=[c for c in frame.columns if c.startswith("_")])
+        paths[kind] = out / f"{kind}.csv"
+        frame.to_csv(paths[kind], index=False)
+    paths["truth"] = out / "truth.json"
+    paths["truth"].write_text(json.dumps(enterprise.truth, indent=2), encoding="utf-8")
+    return paths

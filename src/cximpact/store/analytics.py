@@ -1,0 +1,188 @@
+"""The analytics store: one embedded DuckDB file holding facts, quarantine and derived scores.
+
+DuckDB allows one writing process per file; this adapter is that writer. Batch writes run in
+one transaction, so a failure leaves nothing half-written.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import TracebackType
+
+import duckdb
+import pandas as pd
+
+from cximpact.errors import NotFoundError, StoreError
+from cximpact.ingest.contracts import CONTRACTS, Contract, FieldType
+
+__all__ = ["DERIVED_TABLES", "AnalyticsStore"]
+
+_SQL_TYPES: dict[FieldType, str] = {
+    "id": "VARCHAR",
+    "str": "VARCHAR",
+    "text": "VARCHAR",
+    "datetime": "TIMESTAMP",
+    "date": "DATE",
+    "float": "DOUBLE",
+    "int": "BIGINT",
+    "bool": "BOOLEAN",
+}
+_QUARANTINE_DDL = """
+CREATE TABLE IF NOT EXISTS quarantine (
+    kind VARCHAR, source VARCHAR, file_sha256 VARCHAR, row_number BIGINT, rule VARCHAR,
+    "column" VARCHAR, fix_hint VARCHAR, raw VARCHAR, quarantined_at TIMESTAMP
+)"""
+#: Tables rebuilt by every run of the flow (derived from the facts, never edited by hand).
+DERIVED_TABLES = (
+    "signals",
+    "customer_values",
+    "customer_risk",
+    "issue_exposure",
+    "customer_exposure",
+)
+
+
+def _ddl(contract: Contract) -> str:
+    cols = ", ".join(f'"{f.name}" {_SQL_TYPES[f.type]}' for f in contract.fields)
+    return (
+        f"CREATE TABLE IF NOT EXISTS {contract.kind} ({cols}, "
+        f"_source VARCHAR, _ingested_at TIMESTAMP)"
+    )
+
+
+class AnalyticsStore:
+    """DuckDB file with one table per contract kind, ``quarantine`` and derived tables.
+
+    Parameters
+    ----------
+    path
+        DuckDB file; created with its tables when missing. ``":memory:"`` for tests.
+    read_only
+        Open without write access (other processes may then read while one writes).
+    """
+
+    def __init__(self, path: Path | str, *, read_only: bool = False) -> None:
+        self.path = str(path)
+        try:
+            if read_only and not Path(self.path).exists():
+                raise NotFoundError(
+                    f"analytics store {self.path} does not exist; run `cximpact run` or "
+                    "`cximpact demo` first, or pass --db"
+                )
+            self.con = duckdb.connect(self.path, read_only=read_only)
+        except duckdb.Error as exc:
+            raise StoreError(
+                f"cannot open DuckDB file {self.path}: {exc}; another process may be writing "
+                "it (DuckDB allows one writer), or the file is not a DuckDB database"
+            ) from exc
+        if not read_only:
+            for contract in CONTRACTS.values():
+                self.con.execute(_ddl(contract))
+            self.con.execute(_QUARANTINE_DDL)
+
+    def __enter__(self) -> AnalyticsStore:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.con.close()
+
+    def known_keys(self, kind: str) -> pd.Series:
+        """Keys already stored for ``kind`` (customer ids for ``customers``)."""
+        key = CONTRACTS[kind].key
+        return self.con.execute(f'SELECT "{key}" FROM {kind}').df()[key]
+
+    def write_batch(
+        self,
+        kind: str,
+        accepted: pd.DataFrame,
+        quarantined: pd.DataFrame,
+        *,
+        source: str,
+        file_sha256: str,
+    ) -> tuple[int, int]:
+        """Insert new accepted rows and new quarantine rows in one transaction.
+
+        Rows whose key is already stored, and quarantine rows already recorded for the same
+        file and row number, are skipped: writing the same batch twice adds nothing.
+
+        Returns
+        -------
+        (inserted, quarantine_inserted)
+        """
+        contract = CONTRACTS[kind]
+        batch = accepted.assign(
+            _source=source, _ingested_at=pd.Timestamp.now("UTC").tz_localize(None)
+        )
+        bad = quarantined.assign(
+            kind=kind,
+            source=source,
+            file_sha256=file_sha256,
+            quarantined_at=pd.Timestamp.now("UTC").tz_localize(None),
+        )
+        key = contract.key
+        try:
+            self.con.begin()
+            before = self._count(kind)
+            self.con.register("_batch", batch)
+            self.con.execute(
+                f"INSERT INTO {kind} BY NAME SELECT * FROM _batch "
+                f'WHERE "{key}" NOT IN (SELECT "{key}" FROM {kind})'
+            )
+            inserted = self._count(kind) - before
+            q_before = self._count("quarantine")
+            self.con.register("_bad", bad)
+            self.con.execute(
+                "INSERT INTO quarantine BY NAME SELECT * FROM _bad b WHERE NOT EXISTS ("
+                "SELECT 1 FROM quarantine q WHERE q.kind = b.kind AND "
+                "q.file_sha256 = b.file_sha256 AND q.row_number = b.row_number)"
+            )
+            q_inserted = self._count("quarantine") - q_before
+            self.con.commit()
+        except duckdb.Error as exc:
+            self.con.rollback()
+            raise StoreError(
+                f"writing {kind} to {self.path} failed, nothing was written: {exc}"
+            ) from exc
+        finally:
+            self.con.unregister("_batch")
+            self.con.unregister("_bad")
+        return inserted, q_inserted
+
+    def _count(self, table: str) -> int:
+        row = self.con.execute(f"SELECT count(*) FROM {table}").fetchone()
+        return int(row[0]) if row else 0
+
+    def count(self, table: str) -> int:
+        """Number of rows in ``table``."""
+        return self._count(table)
+
+    def read(self, table: str) -> pd.DataFrame:
+        """The whole of ``table`` as a DataFrame (bookkeeping columns dropped)."""
+        if not self.has_table(table):
+            raise NotFoundError(f"table {table!r} is not in {self.path}; run `cximpact run` first")
+        frame = self.con.execute(f"SELECT * FROM {table}").df()
+        return frame.drop(columns=["_source", "_ingested_at"], errors="ignore")
+
+    def has_table(self, table: str) -> bool:
+        row = self.con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [table]
+        ).fetchone()
+        return bool(row and row[0])
+
+    def replace_table(self, table: str, frame: pd.DataFrame) -> None:
+        """Replace a derived table with ``frame`` atomically."""
+        try:
+            self.con.register("_frame", frame)
+            self.con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM _frame")
+        except duckdb.Error as exc:
+            raise StoreError(f"writing table {table} to {self.path} failed: {exc}") from exc
+        finally:
+            self.con.unregister("_frame")
