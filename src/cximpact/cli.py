@@ -276,18 +276,7 @@ def cases_show(
 def main() -> None:
     """Entry point: run the app, turning cximpact errors into one clear line and exit code 1."""
     try:
-        app(standalone_mode=False)
+        app()
     except CximpactError as exc:
         err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
         sys.exit(1)
-    except typer.Abort:
-        sys.exit(130)
-    except Exception as exc:  # click usage errors arrive here in non-standalone mode
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        if isinstance(exc, click.exceptions.Exit):
-            sys.exit(exc.exit_code)
-        raise

@@ -43,6 +43,10 @@ def customers_records(rows: pd.DataFrame) -> list[dict[str, Any]]:
     return [_plain(r) for r in out.to_dict(orient="records")]
 
 
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    return [{str(k): v for k, v in r.items()} for r in frame.to_dict(orient="records")]
+
+
 def _plain(record: dict[Any, Any]) -> dict[str, Any]:
     clean: dict[str, Any] = {}
     for key, value in record.items():
@@ -61,12 +65,16 @@ def issues_table(issues: pd.DataFrame, limit: int = 10) -> Table:
                          ("interval", "right"), ("customers", "right"), ("aggregate LTV", "right"),
                          ("contacts", "right"), ("share", "right")):
         table.add_column(col, justify=justify)  # type: ignore[arg-type]
-    for i, r in enumerate(issues.head(limit).itertuples(), start=1):
+    for i, r in enumerate(_records(issues.head(limit)), start=1):
         table.add_row(
-            str(i), str(r.issue), money(float(r.revenue_at_risk)),
-            f"{money(float(r.revenue_at_risk_low))}–{money(float(r.revenue_at_risk_high))}",
-            f"{int(r.customers):,}", money(float(r.aggregate_ltv)), f"{int(r.contacts):,}",
-            f"{float(r.share_of_exposure):.0%}",
+            str(i),
+            str(r["issue"]),
+            money(float(r["revenue_at_risk"])),
+            f"{money(float(r['revenue_at_risk_low']))}–{money(float(r['revenue_at_risk_high']))}",
+            f"{int(r['customers']):,}",
+            money(float(r["aggregate_ltv"])),
+            f"{int(r['contacts']):,}",
+            f"{float(r['share_of_exposure']):.0%}",
         )
     return table
 
@@ -75,10 +83,14 @@ def customers_table(rows: pd.DataFrame, issue: str, limit: int = 10) -> Table:
     table = Table(title=f"Top customers of {issue}, ranked by lifetime value", title_justify="left")
     for col in ("customer", "LTV", "source", "P(churn)", "revenue at risk", "why"):
         table.add_column(col, justify="left" if col in ("customer", "source", "why") else "right")
-    for r in rows.sort_values("value", ascending=False).head(limit).itertuples():
+    for r in _records(rows.sort_values("value", ascending=False).head(limit)):
         table.add_row(
-            str(r.customer_id), money(float(r.value)), str(r.value_source),
-            f"{float(r.churn_probability):.0%}", money(float(r.revenue_at_risk)), str(r.why),
+            str(r["customer_id"]),
+            money(float(r["value"])),
+            str(r["value_source"]),
+            f"{float(r['churn_probability']):.0%}",
+            money(float(r["revenue_at_risk"])),
+            str(r["why"]),
         )
     return table
 

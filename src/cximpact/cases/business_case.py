@@ -151,13 +151,13 @@ def build_business_case(
         "risk_source": str(issue["risk_source"]),
         "top_customers": [
             {
-                "customer_id": str(r.customer_id),
-                "value": round(float(r.value), 2),
-                "value_source": str(r.value_source),
-                "revenue_at_risk": round(float(r.revenue_at_risk), 2),
-                "why": str(r.why),
+                "customer_id": str(r["customer_id"]),
+                "value": round(float(r["value"]), 2),
+                "value_source": str(r["value_source"]),
+                "revenue_at_risk": round(float(r["revenue_at_risk"]), 2),
+                "why": str(r["why"]),
             }
-            for r in ranked.itertuples()
+            for r in ranked.to_dict(orient="records")
         ],
     }
     case["narrative"] = narrative(case, horizon_days)

@@ -91,11 +91,9 @@ def _parse(field: FieldSpec, values: pd.Series) -> tuple[pd.Series, pd.Series]:
             typed = typed.astype("Int64")
     elif field.type == "bool":
         lowered = values.str.strip().str.lower()
-        typed = pd.Series(
-            np.where(lowered.isin(_TRUE), True, np.where(lowered.isin(_FALSE), False, None)),
-            index=values.index,
-            dtype="boolean",
-        )
+        typed = pd.Series(pd.NA, index=values.index, dtype="boolean")
+        typed[lowered.isin(_TRUE)] = True
+        typed[lowered.isin(_FALSE)] = False
     else:
         typed = values.str.strip() if field.type in ("id", "str") else values
         return typed.astype(object), pd.Series(False, index=values.index)

@@ -104,9 +104,9 @@ class ChurnRiskModel:
         values = self._check(X)
         if self.source_ == "prior":
             base = np.log(self.prior_churn_rate / (1 - self.prior_churn_rate))
-            return base + self.issue_contributions(X).sum(axis=1)
-        out: np.ndarray = self.estimator_.decision_function((values - self.mean_) / self.scale_)
-        return out
+            return np.asarray(base + self.issue_contributions(X).sum(axis=1), dtype=float)
+        out = self.estimator_.decision_function((values - self.mean_) / self.scale_)
+        return np.asarray(out, dtype=float)
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         """``[[P(stay), P(churn)], ...]`` over the horizon."""
@@ -117,4 +117,5 @@ class ChurnRiskModel:
         """Each issue's additive contribution to each customer's log-odds, shape (n, issues)."""
         self._check(X)
         flags = X.reindex(columns=self.issue_columns_, fill_value=0.0).to_numpy(dtype=float)
-        return flags * self.issue_effects_.to_numpy()[None, :]
+        effects = self.issue_effects_.to_numpy(dtype=float)
+        return np.asarray(flags * effects[None, :], dtype=float)

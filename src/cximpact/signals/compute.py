@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 
 from cximpact.signals.keywords import KeywordSignals, load_taxonomy
@@ -13,7 +15,7 @@ __all__ = ["compute_signals"]
 def compute_signals(
     interactions: pd.DataFrame,
     *,
-    taxonomy_file: object = None,
+    taxonomy_file: Path | None = None,
     repeat_contact_days: int = 14,
     default_handling_cost: float = 6.0,
 ) -> pd.DataFrame:
@@ -30,7 +32,7 @@ def compute_signals(
     default_handling_cost
         Cost (currency) of a contact whose export has no handling cost.
     """
-    model = KeywordSignals(load_taxonomy(taxonomy_file)).fit()  # type: ignore[arg-type]
+    model = KeywordSignals(load_taxonomy(taxonomy_file)).fit()
     texts = interactions["text"].fillna("").astype(str)
     detected = model.transform(texts.reset_index(drop=True))
     frame = pd.DataFrame(
@@ -39,10 +41,13 @@ def compute_signals(
             "customer_id": interactions["customer_id"].to_numpy(),
             "timestamp": pd.to_datetime(interactions["timestamp"]).to_numpy(),
             "channel": interactions["channel"].to_numpy(),
-            "handling_cost": interactions["handling_cost"].astype(float).fillna(default_handling_cost).to_numpy(),
+            "handling_cost": interactions["handling_cost"]
+            .astype(float)
+            .fillna(default_handling_cost)
+            .to_numpy(),
         }
     )
-    frame = pd.concat([frame, detected.reset_index(drop=True)], axis=1)
+    frame = frame.join(detected.reset_index(drop=True))
     frame["repeat_contact"] = mark_repeat_contacts(
         frame[["customer_id", "timestamp", "root_cause"]], repeat_contact_days
     ).to_numpy()

@@ -25,7 +25,7 @@ import pandas as pd
 
 from cximpact.errors import ConfigError
 from cximpact.exposure.attribution import allocate_attributable_risk, sigmoid
-from cximpact.simulate.text import HARMLESS_CANDIDATES, ROOT_CAUSES, render_texts
+from cximpact.simulate.text import HARMFUL_CANDIDATES, HARMLESS_CANDIDATES, OTHER, render_texts
 
 __all__ = ["Enterprise", "SimulationConfig", "simulate", "write_enterprise"]
 
@@ -95,7 +95,7 @@ class _Plan:
 
 
 def _plan_issues(rng: np.random.Generator, days: int) -> _Plan:
-    harmful = list(rng.choice(ROOT_CAUSES, size=len(_EFFECTS), replace=False))
+    harmful = [str(t) for t in rng.choice(HARMFUL_CANDIDATES, size=len(_EFFECTS), replace=False)]
     harmless = list(HARMLESS_CANDIDATES)
     topics = harmful + harmless
     beta = np.concatenate([_EFFECTS * rng.uniform(0.9, 1.1, len(_EFFECTS)), np.zeros(len(harmless))])
@@ -155,7 +155,12 @@ def _interactions(
     rng: np.random.Generator,
 ) -> pd.DataFrame:
     cust_idx, topic_idx = np.nonzero(has)
-    harmful = ~plan.harmless[topic_idx]
+    # Out-of-scope contacts ("other": store hours, thanks ...) ride along for everybody.
+    n_other = rng.poisson(0.25 * cfg.days / 180, len(customers))
+    cust_idx = np.concatenate([cust_idx, np.repeat(np.arange(len(customers)), n_other)])
+    topic_idx = np.concatenate([topic_idx, np.full(int(n_other.sum()), len(plan.topics))])
+    is_harmless = np.append(plan.harmless, True)
+    harmful = ~is_harmless[topic_idx]
     contacts = 1 + rng.poisson(np.where(harmful, 0.9, 0.3))
     cust = np.repeat(cust_idx, contacts)
     topic = np.repeat(topic_idx, contacts)
@@ -170,11 +175,11 @@ def _interactions(
     channel = rng.choice(len(_CHANNELS), size=n, p=_CHANNEL_SHARE)
     flags = {
         "competitor": rng.random(n) < np.where(will_churn, 0.22, 0.03),
-        "escalation": rng.random(n) < np.where(~plan.harmless[topic], 0.12, 0.02),
+        "escalation": rng.random(n) < np.where(~is_harmless[topic], 0.12, 0.02),
         "churn_language": rng.random(n) < np.where(will_churn, 0.28, 0.02),
         "pii": rng.random(n) < 0.08,
     }
-    topics = np.array(plan.topics, dtype=object)
+    topics = np.array([*plan.topics, OTHER], dtype=object)
     texts = render_texts(
         topics[topic],
         np.where(second >= 0, topics[np.maximum(second, 0)], ""),

@@ -77,8 +77,8 @@ class AnalyticsStore:
             ) from exc
         if not read_only:
             for contract in CONTRACTS.values():
-                self.con.execute(_ddl(contract))
-            self.con.execute(_QUARANTINE_DDL)
+                self._run(_ddl(contract))
+            self._run(_QUARANTINE_DDL)
 
     def __enter__(self) -> AnalyticsStore:
         return self
@@ -132,14 +132,14 @@ class AnalyticsStore:
             self.con.begin()
             before = self._count(kind)
             self.con.register("_batch", batch)
-            self.con.execute(
+            self._run(
                 f"INSERT INTO {kind} BY NAME SELECT * FROM _batch "
                 f'WHERE "{key}" NOT IN (SELECT "{key}" FROM {kind})'
             )
             inserted = self._count(kind) - before
             q_before = self._count("quarantine")
             self.con.register("_bad", bad)
-            self.con.execute(
+            self._run(
                 "INSERT INTO quarantine BY NAME SELECT * FROM _bad b WHERE NOT EXISTS ("
                 "SELECT 1 FROM quarantine q WHERE q.kind = b.kind AND "
                 "q.file_sha256 = b.file_sha256 AND q.row_number = b.row_number)"
@@ -156,9 +156,13 @@ class AnalyticsStore:
             self.con.unregister("_bad")
         return inserted, q_inserted
 
+    def _run(self, sql: str) -> None:
+        """Execute a statement and drain its result (DuckDB wants results consumed)."""
+        self.con.execute(sql).fetchall()
+
     def _count(self, table: str) -> int:
-        row = self.con.execute(f"SELECT count(*) FROM {table}").fetchone()
-        return int(row[0]) if row else 0
+        rows = self.con.execute(f"SELECT count(*) FROM {table}").fetchall()
+        return int(rows[0][0]) if rows else 0
 
     def count(self, table: str) -> int:
         """Number of rows in ``table``."""
@@ -172,16 +176,16 @@ class AnalyticsStore:
         return frame.drop(columns=["_source", "_ingested_at"], errors="ignore")
 
     def has_table(self, table: str) -> bool:
-        row = self.con.execute(
+        rows = self.con.execute(
             "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [table]
-        ).fetchone()
-        return bool(row and row[0])
+        ).fetchall()
+        return bool(rows and rows[0][0])
 
     def replace_table(self, table: str, frame: pd.DataFrame) -> None:
         """Replace a derived table with ``frame`` atomically."""
         try:
             self.con.register("_frame", frame)
-            self.con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM _frame")
+            self._run(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM _frame")
         except duckdb.Error as exc:
             raise StoreError(f"writing table {table} to {self.path} failed: {exc}") from exc
         finally:

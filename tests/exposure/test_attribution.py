@@ -1,0 +1,37 @@
+"""Attributable exposure: no double counting, exact for one issue, zero without issues."""
+
+import numpy as np
+import pytest
+
+from cximpact.exposure.attribution import allocate_attributable_risk, sigmoid
+
+
+def test_allocation_sums_to_attributable_risk_and_never_exceeds_total() -> None:
+    rng = np.random.default_rng(3)
+    logit = rng.normal(-1.5, 1.0, 500)
+    contributions = rng.uniform(-0.5, 2.0, (500, 6)) * (rng.random((500, 6)) < 0.4)
+    full = logit + np.clip(contributions, 0, None).sum(axis=1)
+    result = allocate_attributable_risk(full, contributions)
+    np.testing.assert_allclose(result.allocated.sum(axis=1), result.p_full - result.p_base, atol=1e-12)
+    assert np.all(result.allocated >= 0)
+    assert np.all(result.allocated.sum(axis=1) <= result.p_full + 1e-12)
+
+
+def test_single_issue_gets_exactly_its_counterfactual_difference() -> None:
+    logit = np.array([0.3])
+    result = allocate_attributable_risk(logit, np.array([[0.0, 1.2, 0.0]]))
+    expected = sigmoid(np.array([0.3]))[0] - sigmoid(np.array([0.3 - 1.2]))[0]
+    assert result.allocated[0, 1] == pytest.approx(expected)
+    assert result.allocated[0, 0] == 0 and result.allocated[0, 2] == 0
+
+
+def test_symmetric_issues_share_equally_and_negative_effects_get_nothing() -> None:
+    result = allocate_attributable_risk(np.array([0.0]), np.array([[0.7, 0.7, -1.0]]))
+    assert result.allocated[0, 0] == pytest.approx(result.allocated[0, 1])
+    assert result.allocated[0, 2] == 0
+
+
+def test_no_issues_means_no_attributable_risk() -> None:
+    result = allocate_attributable_risk(np.array([-2.0, 1.0]), np.zeros((2, 3)))
+    assert np.all(result.allocated == 0)
+    np.testing.assert_allclose(result.p_full, result.p_base)

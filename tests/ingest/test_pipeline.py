@@ -1,0 +1,112 @@
+"""Ingestion invariants: counts balance, idempotent by id, bad files write nothing, no PII stored."""
+
+import gzip
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from cximpact.errors import CximpactError, FileFormatError
+from cximpact.ingest.pipeline import ingest_file
+from cximpact.settings import load_settings
+from cximpact.simulate import SimulationConfig, simulate, write_enterprise
+from cximpact.store.analytics import AnalyticsStore
+
+
+@pytest.fixture()
+def exports(tmp_path: Path) -> dict[str, Path]:
+    return write_enterprise(simulate(SimulationConfig(customers=300, days=60, seed=3)), tmp_path / "data")
+
+
+@pytest.fixture()
+def store(tmp_path: Path):
+    with AnalyticsStore(tmp_path / "a.duckdb") as s:
+        yield s
+
+
+SETTINGS = load_settings()
+
+
+def test_counts_balance_and_second_ingest_adds_nothing(store: AnalyticsStore, exports, tmp_path: Path) -> None:
+    ingest_file(store, "customers", exports["customers"], SETTINGS)
+    frame = pd.read_csv(exports["interactions"], dtype=str, keep_default_na=False)
+    frame.loc[3, "id"] = ""
+    frame.loc[5, "timestamp"] = "not a date"
+    frame.loc[7, "customer_id"] = "C9999999"
+    frame.loc[9, "text"] = ""
+    frame = pd.concat([frame, frame.iloc[[10]]])  # duplicate id
+    path = tmp_path / "interactions.csv"
+    frame.to_csv(path, index=False)
+    first = ingest_file(store, "interactions", path, SETTINGS)
+    assert first.rows_read == len(frame) == first.accepted + first.quarantined
+    assert first.by_rule == {"missing_id": 1, "unparsable_date": 1, "unknown_customer": 1,
+                             "empty_text": 1, "duplicate_id": 1}
+    assert store.count("interactions") == first.inserted == first.accepted
+    second = ingest_file(store, "interactions", path, SETTINGS)
+    assert second.inserted == 0 and second.rows_read == second.accepted + second.quarantined
+    assert store.count("interactions") == first.accepted
+    assert store.count("quarantine") == first.quarantined
+    rows = store.read("quarantine")
+    assert set(rows["fix_hint"].str.len() > 10) == {True}
+
+
+def test_files_that_are_not_what_they_claim_write_nothing(store: AnalyticsStore, exports, tmp_path: Path) -> None:
+    ingest_file(store, "customers", exports["customers"], SETTINGS)
+    text = exports["interactions"].read_text()
+    bad = {
+        "binary.csv": b"\x00\x01\x02PK\x03\x04" * 200,
+        "semicolon.csv": text.replace(",", ";").encode(),
+        "truncated.csv": text[: len(text) // 2 + 7].encode(),
+        "truncated.jsonl": b'{"id": "1", "customer_id": "C0000001"}\n{"id": "2", "cust',
+        "truncated.csv.gz": gzip.compress(text.encode())[:200],
+    }
+    for name, content in bad.items():
+        path = tmp_path / name
+        path.write_bytes(content)
+        with pytest.raises(CximpactError) as info:
+            ingest_file(store, "interactions", path, SETTINGS)
+        assert str(info.value), name
+        assert store.count("interactions") == 0 and store.count("quarantine") == 0, name
+    with pytest.raises(FileFormatError, match="delimit"):
+        ingest_file(store, "interactions", tmp_path / "semicolon.csv", SETTINGS)
+
+
+def test_no_planted_pii_reaches_any_stored_table(store: AnalyticsStore, exports, tmp_path: Path) -> None:
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from pii_corpus import PII_TYPES, make_corpus
+
+    ingest_file(store, "customers", exports["customers"], SETTINGS)
+    corpus = make_corpus(300, seed=11, pii_rate=0.9)
+    frame = pd.DataFrame(
+        {
+            "id": [f"p{i}" for i in range(len(corpus))],
+            "customer_id": ["C0000001"] * 200 + ["UNKNOWN"] * (len(corpus) - 200),  # some quarantined
+            "timestamp": "2026-01-05T10:00:00Z",
+            "channel": "email",
+            "text": [text for text, _ in corpus],
+            "agent": [text[:40] for text, _ in corpus],
+        }
+    )
+    frame.to_csv(tmp_path / "pii.csv", index=False)
+    report = ingest_file(store, "interactions", tmp_path / "pii.csv", SETTINGS)
+    assert report.quarantined == len(corpus) - 200
+    planted = [v for _, values in corpus for kind, v in values if kind in PII_TYPES]
+    assert len(planted) > 200
+    stored = "\n".join(
+        "\n".join(map(str, store.read(table).to_numpy().ravel()))
+        for table in ("interactions", "quarantine")
+    )
+    leaked = [v for v in planted if v in stored]
+    assert not leaked, leaked[:5]
+
+
+def test_jsonl_and_parquet_readers_feed_the_same_contract(store: AnalyticsStore, exports, tmp_path: Path) -> None:
+    ingest_file(store, "customers", exports["customers"], SETTINGS)
+    frame = pd.read_csv(exports["interactions"], dtype=str, keep_default_na=False).head(50)
+    frame.to_parquet(tmp_path / "i.parquet")
+    frame.iloc[25:].to_json(tmp_path / "i.jsonl", orient="records", lines=True)
+    a = ingest_file(store, "interactions", tmp_path / "i.parquet", SETTINGS)
+    b = ingest_file(store, "interactions", tmp_path / "i.jsonl", SETTINGS)
+    assert a.inserted == 50 and b.inserted == 0 and b.accepted == 25

@@ -1,0 +1,69 @@
+"""Churn risk model: learns planted issue effects; priors when there are no outcomes."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cximpact.errors import NotFittedError
+from cximpact.risk.model import PRIOR_ATTRIBUTABLE_SHARE, ChurnRiskModel, customer_features
+
+
+def _data(n: int = 20000, seed: int = 0) -> tuple[pd.DataFrame, pd.Series]:
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame(
+        {
+            "tenure_years": rng.exponential(4, n),
+            "products": 1 + rng.poisson(1, n),
+            "issue:billing": (rng.random(n) < 0.2).astype(float),
+            "issue:address": (rng.random(n) < 0.2).astype(float),
+        }
+    )
+    logit = -2 - 0.1 * X["tenure_years"] + 1.2 * X["issue:billing"]
+    y = pd.Series((rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int))
+    return X, y
+
+
+def test_learns_issue_effects_in_log_odds() -> None:
+    X, y = _data()
+    model = ChurnRiskModel().fit(X, y)
+    assert model.source_ == "model"
+    assert model.issue_effects_["billing"] == pytest.approx(1.2, abs=0.15)
+    assert abs(model.issue_effects_["address"]) < 0.15
+    proba = model.predict_proba(X)
+    assert proba.shape == (len(X), 2) and np.allclose(proba.sum(axis=1), 1)
+
+
+def test_priors_without_outcomes_are_marked_and_follow_one_in_five_rule() -> None:
+    X, _ = _data(100)
+    model = ChurnRiskModel(prior_churn_rate=0.05).fit(X, None)
+    assert model.source_ == "prior"
+    contrib = model.issue_contributions(X)
+    with_issue = X["issue:billing"].to_numpy() == 1
+    p = model.predict_proba(X)[:, 1]
+    base = 0.05
+    # odds lift of 1/(1-0.2): for small p, p_with ~ p_base / 0.8
+    assert p[with_issue & (X["issue:address"].to_numpy() == 0)][0] == pytest.approx(
+        base / (1 - PRIOR_ATTRIBUTABLE_SHARE), rel=0.05
+    )
+    assert contrib.shape == (len(X), 2)
+
+
+def test_not_fitted_and_fit_returns_self() -> None:
+    X, y = _data(200)
+    model = ChurnRiskModel()
+    with pytest.raises(NotFittedError):
+        model.predict_proba(X)
+    assert model.fit(X, y) is model
+    assert model.C == 1.0  # parameters stored as given
+
+
+def test_customer_features_shape() -> None:
+    customers = pd.DataFrame(
+        {"id": ["a", "b"], "start_date": pd.to_datetime(["2020-01-01", "2025-01-01"]),
+         "segment": ["x", "y"], "products": [1, 3], "monthly_revenue": [10.0, 20.0]}
+    )
+    flags = pd.DataFrame({"billing": [1]}, index=pd.Index(["b"], name="customer_id"))
+    out = customer_features(customers, flags, as_of=pd.Timestamp("2026-01-01"))
+    assert list(out.index) == ["a", "b"]
+    assert out.loc["a", "issue:billing"] == 0 and out.loc["b", "issue:billing"] == 1
+    assert out.loc["a", "tenure_years"] == pytest.approx(6.0, abs=0.01)

@@ -1,0 +1,57 @@
+"""End to end: the flow recovers the planted ranking on simulated enterprises of several seeds."""
+
+import json
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from cximpact.flow import run
+from cximpact.settings import load_settings
+from cximpact.simulate import SimulationConfig, simulate, write_enterprise
+from cximpact.store.analytics import AnalyticsStore
+from cximpact.store.state import StateStore
+
+
+def _run(tmp_path: Path, seed: int, customers: int = 6000):
+    data = tmp_path / "data"
+    write_enterprise(simulate(SimulationConfig(customers=customers, days=180, seed=seed)), data)
+    settings = load_settings(db=tmp_path / "a.duckdb")
+    result = run(data, settings, today=date(2026, 7, 1))
+    truth = json.loads((data / "truth.json").read_text())
+    return result, truth, settings
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_recovers_top_three_in_order_and_harmless_at_bottom(tmp_path: Path, seed: int) -> None:
+    result, truth, _ = _run(tmp_path, seed)
+    ranked = list(result.analysis.exposure.issues["issue"])
+    true_ranked = [i["issue"] for i in truth["issues"]]
+    assert ranked[:3] == true_ranked[:3]
+    harmless = {i["issue"] for i in truth["issues"] if i["harmless"]}
+    harmful_positions = [ranked.index(i) for i in true_ranked if i not in harmless and i in ranked]
+    for issue in harmless & set(ranked):
+        assert ranked.index(issue) > max(harmful_positions), (issue, ranked)
+
+
+def test_run_twice_is_idempotent_and_cases_are_not_duplicated(tmp_path: Path) -> None:
+    first, _, settings = _run(tmp_path, 5, customers=2000)
+    assert first.cases and all(created for _, created in first.cases)
+    again = run(tmp_path / "data", settings, today=date(2026, 7, 1))
+    assert all(r.inserted == 0 for r in again.reports)
+    assert not any(created for _, created in again.cases)
+    with StateStore(settings.state_url()) as state:
+        open_issues = [c.issue for c in state.list_cases(include_terminal=False)]
+    assert len(open_issues) == len(set(open_issues)) == len(first.cases)
+    with AnalyticsStore(settings.db) as store:
+        counts = {r.kind: r.rows_read for r in first.reports}
+        assert store.count("interactions") == counts["interactions"]
+
+
+def test_exposure_never_double_counts(tmp_path: Path) -> None:
+    result, _, _ = _run(tmp_path, 6, customers=1500)
+    exposure = result.analysis.exposure
+    per_customer = exposure.customers.groupby("customer_id")["revenue_at_risk"].sum()
+    total = exposure.risk.set_index("customer_id")["revenue_at_risk"]
+    assert (per_customer <= total.reindex(per_customer.index) + 1e-6).all()
+    assert exposure.issues["revenue_at_risk"].sum() == pytest.approx(exposure.customers["revenue_at_risk"].sum())

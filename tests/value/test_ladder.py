@@ -1,0 +1,37 @@
+"""The value ladder: finance overrides, segment ratio fills gaps, default last."""
+
+import pandas as pd
+import pytest
+
+from cximpact.value.ladder import estimate_values
+
+
+def _customers() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "id": ["a", "b", "c", "d", "e"],
+            "segment": ["consumer", "consumer", "consumer", "premium", "newseg"],
+            "monthly_revenue": [100.0, 100.0, 200.0, 300.0, 50.0],
+            "monthly_margin": [40.0, 40.0, 80.0, 120.0, 20.0],
+            "finance_ltv": [None, None, None, None, None],
+        }
+    )
+
+
+def test_finance_overrides_and_segment_ratio_scales_with_margin() -> None:
+    finance = pd.DataFrame({"customer_id": ["a", "b", "d"], "ltv": [1000.0, 1400.0, 9000.0]})
+    out = estimate_values(_customers(), finance, default_ltv=777.0).set_index("customer_id")
+    assert out.loc["a", "value"] == 1000.0 and out.loc["a", "value_source"] == "finance"
+    # consumer ratio LTV/margin: median(25, 35) = 30 -> c has margin 80 -> 2400
+    assert out.loc["c", "value_source"] == "segment"
+    assert out.loc["c", "value"] == pytest.approx(2400.0)
+    assert out.loc["c", "value_low"] <= out.loc["c", "value"] <= out.loc["c", "value_high"]
+    assert out.loc["e", "value_source"] == "default" and out.loc["e", "value"] == 777.0
+
+
+def test_finance_column_on_customers_is_used_when_no_feed() -> None:
+    customers = _customers().assign(finance_ltv=[500.0, None, None, None, None])
+    out = estimate_values(customers, None, default_ltv=1.0).set_index("customer_id")
+    assert out.loc["a", "value"] == 500.0
+    assert out.loc["b", "value_source"] == "segment"
+    assert list(out.columns) == ["segment", "value", "value_low", "value_high", "value_source"]
