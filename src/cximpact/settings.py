@@ -37,7 +37,9 @@ class Settings(BaseSettings):
     )
     horizon_days: int = Field(365, gt=0, description="Horizon of churn risk and value, in days.")
     default_ltv: float = Field(
-        1000.0, ge=0, description="Lifetime value (currency) when no finance or segment value exists."
+        1000.0,
+        ge=0,
+        description="Lifetime value (currency) when no finance or segment value exists.",
     )
     prior_churn_rate: float = Field(
         0.10,
@@ -70,7 +72,8 @@ class Settings(BaseSettings):
         "US", description="Default region for phone-number detection in PII redaction."
     )
     routing_file: Path | None = Field(
-        None, description="YAML routing rules (root cause / segment -> team, owner). Built-in if unset."
+        None,
+        description="YAML routing rules (root cause / segment -> team, owner). Built-in if unset.",
     )
     taxonomy_file: Path | None = Field(
         None, description="YAML root-cause taxonomy with keywords. Built-in if unset."

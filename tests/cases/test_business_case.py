@@ -12,20 +12,38 @@ from cximpact.errors import ConfigError
 
 
 def _issue(**over: float | str) -> pd.Series:
-    base = {"issue": "billing_error", "revenue_at_risk": 100_000.0, "revenue_at_risk_low": 80_000.0,
-            "revenue_at_risk_high": 120_000.0, "customers": 200, "aggregate_ltv": 900_000.0,
-            "contacts": 400, "repeat_contacts": 100, "handling_cost": 2_000.0, "risk_source": "model"}
+    base = {
+        "issue": "billing_error",
+        "revenue_at_risk": 100_000.0,
+        "revenue_at_risk_low": 80_000.0,
+        "revenue_at_risk_high": 120_000.0,
+        "customers": 200,
+        "aggregate_ltv": 900_000.0,
+        "contacts": 400,
+        "repeat_contacts": 100,
+        "handling_cost": 2_000.0,
+        "risk_source": "model",
+    }
     return pd.Series(base | over)
 
 
 def _affected(n: int = 30) -> pd.DataFrame:
-    return pd.DataFrame({"customer_id": [f"c{i}" for i in range(n)], "value": range(n),
-                         "value_source": "finance", "revenue_at_risk": 1.0, "why": "1 contact"})
+    return pd.DataFrame(
+        {
+            "customer_id": [f"c{i}" for i in range(n)],
+            "value": range(n),
+            "value_source": "finance",
+            "revenue_at_risk": 1.0,
+            "why": "1 contact",
+        }
+    )
 
 
 def test_cost_of_inaction_and_recommendation_is_best_net_value() -> None:
     playbook = load_playbook()
-    case = build_business_case(_issue(), _affected(), playbook=playbook, horizon_days=360, window_days=180)
+    case = build_business_case(
+        _issue(), _affected(), playbook=playbook, horizon_days=360, window_days=180
+    )
     # repeat cost: 2000 * 100/400 = 500 over 180 days -> 1000 over 360 days
     assert case["repeat_contact_cost"] == pytest.approx(1000.0)
     assert case["cost_of_inaction"] == pytest.approx(101_000.0)
@@ -38,8 +56,13 @@ def test_cost_of_inaction_and_recommendation_is_best_net_value() -> None:
 
 
 def test_small_issue_recommends_cheap_option() -> None:
-    case = build_business_case(_issue(revenue_at_risk=5_000.0, customers=10), _affected(10),
-                               playbook=load_playbook(), horizon_days=180, window_days=180)
+    case = build_business_case(
+        _issue(revenue_at_risk=5_000.0, customers=10),
+        _affected(10),
+        playbook=load_playbook(),
+        horizon_days=180,
+        window_days=180,
+    )
     assert case["recommended_response"] != "fix_root_cause"
 
 

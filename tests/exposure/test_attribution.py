@@ -12,7 +12,9 @@ def test_allocation_sums_to_attributable_risk_and_never_exceeds_total() -> None:
     contributions = rng.uniform(-0.5, 2.0, (500, 6)) * (rng.random((500, 6)) < 0.4)
     full = logit + np.clip(contributions, 0, None).sum(axis=1)
     result = allocate_attributable_risk(full, contributions)
-    np.testing.assert_allclose(result.allocated.sum(axis=1), result.p_full - result.p_base, atol=1e-12)
+    np.testing.assert_allclose(
+        result.allocated.sum(axis=1), result.p_full - result.p_base, atol=1e-12
+    )
     assert np.all(result.allocated >= 0)
     assert np.all(result.allocated.sum(axis=1) <= result.p_full + 1e-12)
 

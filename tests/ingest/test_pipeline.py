@@ -1,4 +1,4 @@
-"""Ingestion invariants: counts balance, idempotent by id, bad files write nothing, no PII stored."""
+"""Ingestion invariants: counts balance, idempotent by id, bad files write nothing, no PII."""
 
 import gzip
 from pathlib import Path
@@ -15,7 +15,9 @@ from cximpact.store.analytics import AnalyticsStore
 
 @pytest.fixture()
 def exports(tmp_path: Path) -> dict[str, Path]:
-    return write_enterprise(simulate(SimulationConfig(customers=300, days=60, seed=3)), tmp_path / "data")
+    return write_enterprise(
+        simulate(SimulationConfig(customers=300, days=60, seed=3)), tmp_path / "data"
+    )
 
 
 @pytest.fixture()
@@ -27,7 +29,9 @@ def store(tmp_path: Path):
 SETTINGS = load_settings()
 
 
-def test_counts_balance_and_second_ingest_adds_nothing(store: AnalyticsStore, exports, tmp_path: Path) -> None:
+def test_counts_balance_and_second_ingest_adds_nothing(
+    store: AnalyticsStore, exports, tmp_path: Path
+) -> None:
     ingest_file(store, "customers", exports["customers"], SETTINGS)
     frame = pd.read_csv(exports["interactions"], dtype=str, keep_default_na=False)
     frame.loc[3, "id"] = ""
@@ -39,8 +43,13 @@ def test_counts_balance_and_second_ingest_adds_nothing(store: AnalyticsStore, ex
     frame.to_csv(path, index=False)
     first = ingest_file(store, "interactions", path, SETTINGS)
     assert first.rows_read == len(frame) == first.accepted + first.quarantined
-    assert first.by_rule == {"missing_id": 1, "unparsable_date": 1, "unknown_customer": 1,
-                             "empty_text": 1, "duplicate_id": 1}
+    assert first.by_rule == {
+        "missing_id": 1,
+        "unparsable_date": 1,
+        "unknown_customer": 1,
+        "empty_text": 1,
+        "duplicate_id": 1,
+    }
     assert store.count("interactions") == first.inserted == first.accepted
     second = ingest_file(store, "interactions", path, SETTINGS)
     assert second.inserted == 0 and second.rows_read == second.accepted + second.quarantined
@@ -50,7 +59,9 @@ def test_counts_balance_and_second_ingest_adds_nothing(store: AnalyticsStore, ex
     assert set(rows["fix_hint"].str.len() > 10) == {True}
 
 
-def test_files_that_are_not_what_they_claim_write_nothing(store: AnalyticsStore, exports, tmp_path: Path) -> None:
+def test_files_that_are_not_what_they_claim_write_nothing(
+    store: AnalyticsStore, exports, tmp_path: Path
+) -> None:
     ingest_file(store, "customers", exports["customers"], SETTINGS)
     text = exports["interactions"].read_text()
     bad = {
@@ -71,7 +82,9 @@ def test_files_that_are_not_what_they_claim_write_nothing(store: AnalyticsStore,
         ingest_file(store, "interactions", tmp_path / "semicolon.csv", SETTINGS)
 
 
-def test_no_planted_pii_reaches_any_stored_table(store: AnalyticsStore, exports, tmp_path: Path) -> None:
+def test_no_planted_pii_reaches_any_stored_table(
+    store: AnalyticsStore, exports, tmp_path: Path
+) -> None:
     import sys
 
     sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -82,7 +95,8 @@ def test_no_planted_pii_reaches_any_stored_table(store: AnalyticsStore, exports,
     frame = pd.DataFrame(
         {
             "id": [f"p{i}" for i in range(len(corpus))],
-            "customer_id": ["C0000001"] * 200 + ["UNKNOWN"] * (len(corpus) - 200),  # some quarantined
+            "customer_id": ["C0000001"] * 200
+            + ["UNKNOWN"] * (len(corpus) - 200),  # some quarantined
             "timestamp": "2026-01-05T10:00:00Z",
             "channel": "email",
             "text": [text for text, _ in corpus],
@@ -102,7 +116,9 @@ def test_no_planted_pii_reaches_any_stored_table(store: AnalyticsStore, exports,
     assert not leaked, leaked[:5]
 
 
-def test_jsonl_and_parquet_readers_feed_the_same_contract(store: AnalyticsStore, exports, tmp_path: Path) -> None:
+def test_jsonl_and_parquet_readers_feed_the_same_contract(
+    store: AnalyticsStore, exports, tmp_path: Path
+) -> None:
     ingest_file(store, "customers", exports["customers"], SETTINGS)
     frame = pd.read_csv(exports["interactions"], dtype=str, keep_default_na=False).head(50)
     frame.to_parquet(tmp_path / "i.parquet")

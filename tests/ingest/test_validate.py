@@ -14,7 +14,13 @@ def _frame(rows: list[dict[str, str]]) -> pd.DataFrame:
     return frame
 
 
-GOOD = {"id": "i1", "customer_id": "c1", "timestamp": "2026-01-02T10:00:00Z", "channel": "chat", "text": "hello"}
+GOOD = {
+    "id": "i1",
+    "customer_id": "c1",
+    "timestamp": "2026-01-02T10:00:00Z",
+    "channel": "chat",
+    "text": "hello",
+}
 
 
 @pytest.mark.parametrize(
@@ -32,8 +38,13 @@ GOOD = {"id": "i1", "customer_id": "c1", "timestamp": "2026-01-02T10:00:00Z", "c
 )
 def test_each_rule_quarantines_with_hint(change: dict[str, str], rule: str) -> None:
     frame = _frame([GOOD | {"id": "ok"}, GOOD | change])
-    result = validate_rows(frame, get_contract("interactions"), known_customers={"c1"},
-                           max_text_chars=100, max_field_chars=50)
+    result = validate_rows(
+        frame,
+        get_contract("interactions"),
+        known_customers={"c1"},
+        max_text_chars=100,
+        max_field_chars=50,
+    )
     assert len(result.accepted) == 1 and len(result.quarantined) == 1
     row = result.quarantined.iloc[0]
     assert row["rule"] == rule and row["fix_hint"] == FIX_HINTS[rule] and row["row_number"] == 2
@@ -41,17 +52,29 @@ def test_each_rule_quarantines_with_hint(change: dict[str, str], rule: str) -> N
 
 def test_duplicate_id_keeps_first_and_counts_balance() -> None:
     frame = _frame([GOOD, GOOD | {"text": "again"}, GOOD | {"id": "i2"}])
-    result = validate_rows(frame, get_contract("interactions"), known_customers={"c1"},
-                           max_text_chars=100, max_field_chars=50)
+    result = validate_rows(
+        frame,
+        get_contract("interactions"),
+        known_customers={"c1"},
+        max_text_chars=100,
+        max_field_chars=50,
+    )
     assert list(result.accepted["id"]) == ["i1", "i2"]
     assert list(result.quarantined["rule"]) == ["duplicate_id"]
     assert len(result.accepted) + len(result.quarantined) == len(frame)
 
 
 def test_types_are_parsed() -> None:
-    frame = _frame([GOOD | {"handling_cost": "4.5", "resolved": "Yes", "timestamp": "03/05/2026 10:00"}])
-    acc = validate_rows(frame, get_contract("interactions"), known_customers={"c1"},
-                        max_text_chars=100, max_field_chars=50).accepted
+    frame = _frame(
+        [GOOD | {"handling_cost": "4.5", "resolved": "Yes", "timestamp": "03/05/2026 10:00"}]
+    )
+    acc = validate_rows(
+        frame,
+        get_contract("interactions"),
+        known_customers={"c1"},
+        max_text_chars=100,
+        max_field_chars=50,
+    ).accepted
     assert acc.loc[0, "handling_cost"] == 4.5 and bool(acc.loc[0, "resolved"]) is True
     assert acc.loc[0, "timestamp"] == pd.Timestamp("2026-03-05 10:00")
 

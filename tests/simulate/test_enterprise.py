@@ -33,7 +33,9 @@ def test_exports_are_consistent(tmp_path: Path) -> None:
     assert (last[common] < churn[common]).all(), "customers do not contact after they left"
     paths = write_enterprise(ent, tmp_path)
     truth = json.loads(paths["truth"].read_text())
-    assert any(i["harmless"] for i in truth["issues"]) and any(not i["harmless"] for i in truth["issues"])
+    assert any(i["harmless"] for i in truth["issues"]) and any(
+        not i["harmless"] for i in truth["issues"]
+    )
     assert all(i["revenue_at_risk"] == 0 for i in truth["issues"] if i["harmless"])
     assert not any(c.startswith("_") for c in pd.read_csv(paths["interactions"]).columns)
 
@@ -41,9 +43,9 @@ def test_exports_are_consistent(tmp_path: Path) -> None:
 def test_top_issues_are_separated_and_vary_by_seed() -> None:
     tops = []
     for seed in range(4):
-        issues = simulate(SimulationConfig(customers=3000, days=180, seed=seed)).truth["issues"]
+        issues = simulate(SimulationConfig(customers=20000, days=180, seed=seed)).truth["issues"]
         rar = np.array([i["revenue_at_risk"] for i in issues])
-        assert np.all(rar[:3] / rar[1:4] > 1.15)
+        assert np.all(rar[:2] / rar[1:3] > 1.2), rar[:4]
         tops.append(issues[0]["issue"])
     assert len(set(tops)) > 1
 

@@ -46,14 +46,20 @@ def load_playbook(path: Path | None = None) -> dict[str, PlaybookOption]:
         text = (
             path.read_text(encoding="utf-8")
             if path is not None
-            else resources.files("cximpact.data").joinpath("playbook.yaml").read_text(encoding="utf-8")
+            else resources.files("cximpact.data")
+            .joinpath("playbook.yaml")
+            .read_text(encoding="utf-8")
         )
         raw = yaml.safe_load(text)["options"]
         return {name: PlaybookOption.model_validate(opt) for name, opt in raw.items()}
     except (OSError, yaml.YAMLError, KeyError, TypeError) as exc:
-        raise ConfigError(f"playbook {path} cannot be read: {exc}; expected an 'options' table") from exc
+        raise ConfigError(
+            f"playbook {path} cannot be read: {exc}; expected an 'options' table"
+        ) from exc
     except ValidationError as exc:
-        raise ConfigError(f"playbook {path}: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}") from exc
+        raise ConfigError(
+            f"playbook {path}: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}"
+        ) from exc
 
 
 def _options(
@@ -62,7 +68,9 @@ def _options(
     rows = []
     for name, opt in playbook.items():
         cost = opt.fixed_cost + opt.cost_per_customer * customers
-        benefit = opt.effectiveness * revenue_at_risk + (repeat_cost if opt.removes_repeat_contacts else 0.0)
+        benefit = opt.effectiveness * revenue_at_risk + (
+            repeat_cost if opt.removes_repeat_contacts else 0.0
+        )
         net = benefit - cost
         monthly = benefit / 12.0
         rows.append(
@@ -79,7 +87,9 @@ def _options(
     return sorted(rows, key=lambda r: -float(r["net_value"]))
 
 
-def measurement_plan(response: str, customers: int, churn_rate: float, horizon_days: int) -> dict[str, Any]:
+def measurement_plan(
+    response: str, customers: int, churn_rate: float, horizon_days: int
+) -> dict[str, Any]:
     """The plan fixed when a case opens: method, metric, comparison group, MDE, duration.
 
     For customer-level actions a randomised 10% holdout; for a root-cause fix, a pre/post
@@ -90,11 +100,17 @@ def measurement_plan(response: str, customers: int, churn_rate: float, horizon_d
     p = min(max(churn_rate, 1e-4), 0.99)
     if response == "fix_root_cause":
         n_t = n_c = max(customers, 1)
-        method, group = "pre_post_volume_adjusted", "affected customers in the window before the fix"
+        method, group = (
+            "pre_post_volume_adjusted",
+            "affected customers in the window before the fix",
+        )
     else:
         n_c = max(round(customers * 0.1), 1)
         n_t = max(customers - n_c, 1)
-        method, group = "randomised_holdout", "10% of eligible customers held out (hash of customer and case)"
+        method, group = (
+            "randomised_holdout",
+            "10% of eligible customers held out (hash of customer and case)",
+        )
     mde = (_Z_ALPHA + _Z_POWER) * math.sqrt(p * (1 - p) * (1 / n_t + 1 / n_c))
     return {
         "method": method,
@@ -128,7 +144,11 @@ def build_business_case(
     horizon_days, window_days
         The risk horizon and the length of the observed window (to scale handling cost).
     """
-    repeat_cost = float(issue["handling_cost"]) * float(issue["repeat_contacts"]) / max(float(issue["contacts"]), 1.0)
+    repeat_cost = (
+        float(issue["handling_cost"])
+        * float(issue["repeat_contacts"])
+        / max(float(issue["contacts"]), 1.0)
+    )
     repeat_cost *= horizon_days / max(window_days, 1)
     rar = float(issue["revenue_at_risk"])
     options = _options(playbook, int(issue["customers"]), rar, repeat_cost)
@@ -139,7 +159,10 @@ def build_business_case(
         "customers": int(issue["customers"]),
         "aggregate_ltv": round(float(issue["aggregate_ltv"]), 2),
         "revenue_at_risk": round(rar, 2),
-        "revenue_at_risk_interval": [round(float(issue["revenue_at_risk_low"]), 2), round(float(issue["revenue_at_risk_high"]), 2)],
+        "revenue_at_risk_interval": [
+            round(float(issue["revenue_at_risk_low"]), 2),
+            round(float(issue["revenue_at_risk_high"]), 2),
+        ],
         "repeat_contact_cost": round(repeat_cost, 2),
         "cost_of_inaction": round(rar + repeat_cost, 2),
         "options": options,
@@ -167,13 +190,19 @@ def build_business_case(
 def narrative(case: dict[str, Any], horizon_days: int) -> str:
     """Two sentences a CFO reads: what it costs, what to do and what it returns."""
     months = round(horizon_days / 30.4)
-    source = " (risk from priors, not yet learned from outcomes)" if case["risk_source"] == "prior" else ""
+    source = (
+        " (risk from priors, not yet learned from outcomes)"
+        if case["risk_source"] == "prior"
+        else ""
+    )
     roi = f"{case['roi']:.1f}x" if case["roi"] is not None else "n/a"
     return (
-        f"{case['issue'].replace('_', ' ').capitalize()} puts ${case['revenue_at_risk']:,.0f} of revenue at "
+        f"{case['issue'].replace('_', ' ').capitalize()} puts "
+        f"${case['revenue_at_risk']:,.0f} of revenue at "
         f"risk over the next {months} months across {case['customers']:,} customers holding "
         f"${case['aggregate_ltv']:,.0f} of lifetime value{source}; doing nothing costs "
         f"${case['cost_of_inaction']:,.0f} including repeat contacts. Recommended: "
-        f"{case['recommended_response'].replace('_', ' ')} for ${case['cost_of_intervention']:,.0f}, "
+        f"{case['recommended_response'].replace('_', ' ')} for "
+        f"${case['cost_of_intervention']:,.0f}, "
         f"expected to protect ${case['expected_benefit']:,.0f} (ROI {roi})."
     )

@@ -43,7 +43,9 @@ class Routing(BaseModel):
     model_config = ConfigDict(extra="forbid")
     rules: list[RoutingRule] = Field(default_factory=list)
     fallback: Fallback
-    sla_days: dict[str, int] = Field(default_factory=lambda: {"critical": 7, "high": 14, "medium": 30, "low": 60})
+    sla_days: dict[str, int] = Field(
+        default_factory=lambda: {"critical": 7, "high": 14, "medium": 30, "low": 60}
+    )
     managers: dict[str, str] = Field(default_factory=dict)
 
     def route(self, root_cause: str, segment: str | None = None) -> tuple[str, str]:
@@ -64,7 +66,9 @@ def load_routing(path: Path | None = None) -> Routing:
         text = (
             path.read_text(encoding="utf-8")
             if path is not None
-            else resources.files("cximpact.data").joinpath("routing.yaml").read_text(encoding="utf-8")
+            else resources.files("cximpact.data")
+            .joinpath("routing.yaml")
+            .read_text(encoding="utf-8")
         )
         return Routing.model_validate(yaml.safe_load(text))
     except (OSError, yaml.YAMLError) as exc:

@@ -62,6 +62,8 @@ def allocate_attributable_risk(logit: FloatArray, contributions: FloatArray) -> 
     p_base = sigmoid(logit - positive.sum(axis=1))
     marginal = p_full[:, None] - sigmoid(logit[:, None] - positive)
     total = marginal.sum(axis=1)
-    share = np.divide(marginal, total[:, None], out=np.zeros_like(marginal), where=total[:, None] > 0)
+    share = np.divide(
+        marginal, total[:, None], out=np.zeros_like(marginal), where=total[:, None] > 0
+    )
     allocated = share * (p_full - p_base)[:, None]
     return Attribution(p_full=p_full, p_base=p_base, allocated=allocated)

@@ -18,7 +18,9 @@ OTHER = "other"
 def issue_flags(signals: pd.DataFrame) -> pd.DataFrame:
     """0/1 per customer and root cause (primary or secondary topic of any contact)."""
     primary = signals[["customer_id", "root_cause"]]
-    secondary = signals.loc[signals["secondary_root_cause"].fillna("") != "", ["customer_id", "secondary_root_cause"]]
+    secondary = signals.loc[
+        signals["secondary_root_cause"].fillna("") != "", ["customer_id", "secondary_root_cause"]
+    ]
     pairs = pd.concat([primary, secondary.set_axis(["customer_id", "root_cause"], axis=1)])
     pairs = pairs[pairs["root_cause"] != OTHER].drop_duplicates()
     flags = pd.crosstab(pairs["customer_id"], pairs["root_cause"]).clip(upper=1)
@@ -123,7 +125,11 @@ def compute_exposure(
         summary.rename(columns={"root_cause": "issue"}), on=["customer_id", "issue"], how="left"
     )
     long["why"] = _why(long)
-    return ExposureResult(_rank_issues(long, model), long.sort_values(["issue", "value"], ascending=[True, False]), risk)
+    return ExposureResult(
+        _rank_issues(long, model),
+        long.sort_values(["issue", "value"], ascending=[True, False]),
+        risk,
+    )
 
 
 def _rank_issues(long: pd.DataFrame, model: ChurnRiskModel) -> pd.DataFrame:
@@ -158,11 +164,16 @@ def _why(long: pd.DataFrame) -> pd.Series:
     """A short, human reason per customer-issue row, built column-wise (no row loop)."""
     contacts = long["contacts"].fillna(0).astype(int)
     parts = [
-        contacts.astype(str) + np.where(contacts == 1, " contact", " contacts") + " on " + long["issue"],
+        contacts.astype(str)
+        + np.where(contacts == 1, " contact", " contacts")
+        + " on "
+        + long["issue"],
         np.where(long["repeat_contacts"].fillna(0) > 0, "repeat contact", ""),
         np.where(long["escalations"].fillna(0) > 0, "asked to escalate", ""),
         np.where(long["churn_language"].fillna(0) > 0, "talked about leaving", ""),
-        np.where(long["competitors"].fillna("") != "", "mentioned " + long["competitors"].fillna(""), ""),
+        np.where(
+            long["competitors"].fillna("") != "", "mentioned " + long["competitors"].fillna(""), ""
+        ),
         np.where(long["mean_sentiment"].fillna(0) < -0.3, "negative sentiment", ""),
     ]
     why = pd.Series(parts[0], index=long.index, dtype=object)

@@ -116,6 +116,4 @@ def get_contract(kind: str) -> Contract:
     try:
         return CONTRACTS[kind]
     except KeyError:
-        raise ContractError(
-            f"unknown kind {kind!r}; expected one of {list(KINDS)}"
-        ) from None
+        raise ContractError(f"unknown kind {kind!r}; expected one of {list(KINDS)}") from None

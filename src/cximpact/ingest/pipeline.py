@@ -75,7 +75,9 @@ def ingest_file(
     """
     contract = get_contract(kind)
     column_map = load_mapping(mapping) if isinstance(mapping, str | Path) else mapping
-    frame = read_records(path, delimiter=delimiter or (column_map.delimiter if column_map else None))
+    frame = read_records(
+        path, delimiter=delimiter or (column_map.delimiter if column_map else None)
+    )
     if column_map is not None:
         frame = apply_mapping(frame, column_map)
     check_columns(frame, contract, str(path))
@@ -105,12 +107,20 @@ def ingest_frame(
     accepted = result.accepted
     for spec in contract.fields:
         if spec.type in ("text", "str") and len(accepted):
-            accepted[spec.name] = redact_series(accepted[spec.name].fillna("").astype(str), region=settings.phone_region).where(accepted[spec.name].notna())
+            accepted[spec.name] = redact_series(
+                accepted[spec.name].fillna("").astype(str), region=settings.phone_region
+            ).where(accepted[spec.name].notna())
     quarantined = result.quarantined
     if len(quarantined):
         quarantined["raw"] = redact_series(quarantined["raw"], region=settings.phone_region)
-    inserted, _ = store.write_batch(kind, accepted, quarantined, source=source, file_sha256=file_sha256)
-    by_rule = {str(k): int(v) for k, v in quarantined["rule"].value_counts().items()} if len(quarantined) else {}
+    inserted, _ = store.write_batch(
+        kind, accepted, quarantined, source=source, file_sha256=file_sha256
+    )
+    by_rule = (
+        {str(k): int(v) for k, v in quarantined["rule"].value_counts().items()}
+        if len(quarantined)
+        else {}
+    )
     return IngestReport(
         kind=kind,
         source=source,

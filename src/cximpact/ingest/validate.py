@@ -34,7 +34,8 @@ FIX_HINTS: dict[str, str] = {
     "oversize_field": "the value is longer than allowed (CXIMPACT_MAX_TEXT_CHARS / "
     "CXIMPACT_MAX_FIELD_CHARS); check for a broken quote or raise the limit",
     "missing_required": "fill the required field, or map the right source column with --map",
-    "empty_text": "the interaction has no text; export the body or transcript, not only the subject",
+    "empty_text": "the interaction has no text; export the body or transcript, "
+    "not only the subject",
     "unparsable_date": "use ISO 8601 dates such as 2024-03-15 or 2024-03-15T10:30:00Z",
     "wrong_type": "the value is not of the declared type (number, integer or true/false)",
     "duplicate_id": "the id appears earlier in the same file; keep one row per id",
@@ -69,9 +70,7 @@ def _parse_datetime(values: pd.Series) -> pd.Series:
     parsed = pd.to_datetime(values, errors="coerce", utc=True, format="ISO8601")
     retry = parsed.isna() & (values != "")
     if retry.any():
-        parsed.loc[retry] = pd.to_datetime(
-            values[retry], errors="coerce", utc=True, format="mixed"
-        )
+        parsed.loc[retry] = pd.to_datetime(values[retry], errors="coerce", utc=True, format="mixed")
     return parsed.dt.tz_convert("UTC").dt.tz_localize(None)
 
 
@@ -157,7 +156,11 @@ def validate_rows(
     if contract.customer_ref is not None and known_customers is not None:
         known = pd.Index(pd.unique(np.asarray(list(known_customers), dtype=object)))
         ref = typed[contract.customer_ref]
-        mark("unknown_customer", ~ref.isin(known).to_numpy() & (ref != "").to_numpy(), contract.customer_ref)
+        mark(
+            "unknown_customer",
+            ~ref.isin(known).to_numpy() & (ref != "").to_numpy(),
+            contract.customer_ref,
+        )
 
     return _split(frame, contract, typed, broken, where)
 

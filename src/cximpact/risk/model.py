@@ -45,10 +45,14 @@ def customer_features(
     features = pd.DataFrame(index=frame.index)
     features["tenure_years"] = ((as_of - start).dt.days / 365.25).clip(lower=0).fillna(0)
     features["products"] = frame["products"].astype(float).fillna(1)
-    features["log_revenue"] = np.log1p(frame["monthly_revenue"].astype(float).clip(lower=0).fillna(0))
+    features["log_revenue"] = np.log1p(
+        frame["monthly_revenue"].astype(float).clip(lower=0).fillna(0)
+    )
     segments = pd.get_dummies(frame["segment"].fillna("unknown"), prefix="segment", dtype=float)
     flags = issue_flags.reindex(frame.index).fillna(0).astype(float)
-    return pd.concat([features, segments, flags.add_prefix("issue:")], axis=1).rename_axis("customer_id")
+    return pd.concat([features, segments, flags.add_prefix("issue:")], axis=1).rename_axis(
+        "customer_id"
+    )
 
 
 class ChurnRiskModel:
@@ -58,13 +62,19 @@ class ChurnRiskModel:
     ----------
     C
         Inverse L2 regularisation strength of the logistic regression.
+    shrink
+        Shrink each issue's effect towards zero by its own noise (positive-part James–Stein,
+        ``beta * max(0, 1 - se^2 / beta^2)``; Efron & Morris 1973), so an issue with no real
+        effect does not collect exposure from sampling noise, while well-measured effects are
+        barely changed (a 3-standard-error effect keeps 89% of its size).
     prior_churn_rate
         Baseline probability used when ``fit`` receives no outcomes.
     """
 
-    def __init__(self, C: float = 1.0, prior_churn_rate: float = 0.1) -> None:
+    def __init__(self, C: float = 1.0, prior_churn_rate: float = 0.1, shrink: bool = True) -> None:
         self.C = C
         self.prior_churn_rate = prior_churn_rate
+        self.shrink = shrink
 
     def fit(self, X: pd.DataFrame, y: pd.Series | None = None) -> ChurnRiskModel:
         """Learn from outcomes ``y`` (1 = churned); with ``y`` None or one class, use priors."""
@@ -81,8 +91,19 @@ class ChurnRiskModel:
         self.mean_[is_issue] = 0.0  # keep issue coefficients in log-odds per issue
         self.scale_[is_issue | (self.scale_ == 0)] = 1.0
         self.estimator_ = LogisticRegression(C=self.C, max_iter=2000)
-        self.estimator_.fit((values - self.mean_) / self.scale_, np.asarray(y, dtype=int))
+        scaled = (values - self.mean_) / self.scale_
+        self.estimator_.fit(scaled, np.asarray(y, dtype=int))
+        self.standard_errors_ = self._standard_errors(scaled)
         return self
+
+    def _standard_errors(self, scaled: np.ndarray) -> np.ndarray:
+        """Coefficient standard errors from the inverse penalised Fisher information."""
+        p = self.estimator_.predict_proba(scaled)[:, 1]
+        design = np.column_stack([np.ones(len(scaled)), scaled])
+        info = (design * (p * (1 - p))[:, None]).T @ design
+        info[1:, 1:] += np.eye(scaled.shape[1]) / self.C
+        cov = np.linalg.pinv(info)
+        return np.asarray(np.sqrt(np.clip(np.diag(cov)[1:], 0, None)), dtype=float)
 
     def _check(self, X: pd.DataFrame) -> np.ndarray:
         if not hasattr(self, "source_"):
@@ -94,10 +115,26 @@ class ChurnRiskModel:
         """Log-odds each issue adds to churn risk (index: root cause)."""
         names = [c.removeprefix("issue:") for c in self.issue_columns_]
         if self.source_ == "prior":
-            effect = np.log(1 / (1 - PRIOR_ATTRIBUTABLE_SHARE))  # odds lift ~ p_base/0.8 for small p
+            effect = np.log(
+                1 / (1 - PRIOR_ATTRIBUTABLE_SHARE)
+            )  # odds lift ~ p_base/0.8 for small p
             return pd.Series(effect, index=names)
-        coef = self.estimator_.coef_[0][[self.columns_.index(c) for c in self.issue_columns_]]
+        index = [self.columns_.index(c) for c in self.issue_columns_]
+        coef = self.estimator_.coef_[0][index]
+        if self.shrink:
+            se = self.standard_errors_[index]
+            factor = np.clip(1 - se**2 / np.maximum(coef**2, 1e-12), 0, 1)
+            coef = np.where(coef > 0, coef * factor, coef)
         return pd.Series(coef, index=names)
+
+    @property
+    def issue_standard_errors_(self) -> pd.Series:
+        """Standard error of each issue's log-odds effect (zeros for priors)."""
+        names = [c.removeprefix("issue:") for c in self.issue_columns_]
+        if self.source_ == "prior":
+            return pd.Series(0.0, index=names)
+        index = [self.columns_.index(c) for c in self.issue_columns_]
+        return pd.Series(self.standard_errors_[index], index=names)
 
     def decision_function(self, X: pd.DataFrame) -> np.ndarray:
         """Churn log-odds with every issue the customer has."""

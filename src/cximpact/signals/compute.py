@@ -8,6 +8,7 @@ import pandas as pd
 
 from cximpact.signals.keywords import KeywordSignals, load_taxonomy
 from cximpact.signals.repeat import mark_repeat_contacts
+from cximpact.signals.selftrain import self_train_topics
 
 __all__ = ["compute_signals"]
 
@@ -18,6 +19,7 @@ def compute_signals(
     taxonomy_file: Path | None = None,
     repeat_contact_days: int = 14,
     default_handling_cost: float = 6.0,
+    self_train: bool = True,
 ) -> pd.DataFrame:
     """One row of signals per interaction.
 
@@ -31,10 +33,19 @@ def compute_signals(
         Window (days) within which a contact on the same root cause counts as a repeat.
     default_handling_cost
         Cost (currency) of a contact whose export has no handling cost.
+    self_train
+        Let texts the keyword rules label teach a classifier for the texts they miss
+        (:func:`cximpact.signals.selftrain.self_train_topics`).
     """
     model = KeywordSignals(load_taxonomy(taxonomy_file)).fit()
     texts = interactions["text"].fillna("").astype(str)
     detected = model.transform(texts.reset_index(drop=True))
+    if self_train:
+        topics, learned = self_train_topics(
+            texts.reset_index(drop=True), detected["root_cause"], detected["secondary_root_cause"]
+        )
+        detected["root_cause"] = topics
+        detected["root_cause_confidence"] = learned.fillna(detected["root_cause_confidence"])
     frame = pd.DataFrame(
         {
             "interaction_id": interactions["id"].to_numpy(),

@@ -37,7 +37,7 @@ _CHANNELS = np.array(["phone", "chat", "email", "social", "web"])
 _CHANNEL_SHARE = np.array([0.34, 0.30, 0.24, 0.06, 0.06])
 _CHANNEL_COST = np.array([9.5, 4.0, 5.5, 3.0, 2.5])
 # Planted effects (log-odds) of the harmful topics, strongest first; shuffled per seed.
-_EFFECTS = np.array([1.5, 1.1, 0.8, 0.6, 0.45, 0.35])
+_EFFECTS = np.array([1.6, 1.25, 1.0, 0.8, 0.65, 0.5])
 
 
 @dataclass(frozen=True)
@@ -94,24 +94,56 @@ class _Plan:
     harmless: np.ndarray
 
 
-def _plan_issues(rng: np.random.Generator, days: int) -> _Plan:
+def _expected_exposure(
+    customers: pd.DataFrame,
+    base_logit: np.ndarray,
+    beta: np.ndarray,
+    prevalence: np.ndarray,
+    lift: np.ndarray,
+) -> np.ndarray:
+    """Expected revenue at risk per topic: reach x value x risk lift, summed over segments."""
+    seg = customers["_seg"].to_numpy()
+    score = np.zeros(len(beta))
+    for s in range(len(SEGMENTS)):
+        members = seg == s
+        if not members.any():
+            continue
+        value = customers["_true_ltv"].to_numpy()[members].mean()
+        base = base_logit[members].mean()
+        lift_risk = sigmoid(base + beta) - sigmoid(np.full_like(beta, base))
+        score += members.sum() * prevalence * lift[:, s] * value * lift_risk
+    return score
+
+
+def _plan_issues(
+    rng: np.random.Generator, days: int, customers: pd.DataFrame, base_logit: np.ndarray
+) -> _Plan:
     harmful = [str(t) for t in rng.choice(HARMFUL_CANDIDATES, size=len(_EFFECTS), replace=False)]
     harmless = list(HARMLESS_CANDIDATES)
     topics = harmful + harmless
-    beta = np.concatenate([_EFFECTS * rng.uniform(0.9, 1.1, len(_EFFECTS)), np.zeros(len(harmless))])
-    # Prevalence chosen so that the expected money ranking of the top issues is well separated:
-    # strong issues are not always the most common, so ranking needs effect x reach x value.
-    base_prev = np.concatenate([rng.uniform(0.04, 0.09, len(harmful)), rng.uniform(0.08, 0.14, len(harmless))])
+    beta = np.concatenate(
+        [_EFFECTS * rng.uniform(0.9, 1.1, len(_EFFECTS)), np.zeros(len(harmless))]
+    )
     lift = np.ones((len(topics), len(SEGMENTS)))
     lift[rng.integers(0, len(topics), 3), 2] = 2.5  # some topics hit premium customers harder
-    for _ in range(200):
-        reach = base_prev * (lift @ _SEGMENT_SHARE)
-        score = np.sort(reach * beta)[::-1]
-        if np.all(score[:4][:-1] / np.maximum(score[1:4], 1e-9) > 1.35):
-            break
-        base_prev[: len(harmful)] = rng.uniform(0.03, 0.10, len(harmful))
+    # The planted money ranking is set first, then each topic's prevalence is solved from it:
+    # expected exposure is linear in prevalence, so a random order of harmful topics with a
+    # ratio of 1.6-2.2 between the top four is recoverable, not a coin toss. Strong effects are
+    # not always on top: reach and the value of the customers hit matter as much.
+    unit = _expected_exposure(customers, base_logit, beta, np.ones(len(topics)), lift)
+    n_harmful = len(harmful)
+    # Clear steps between the top four; the smaller issues closer together, still material.
+    ratios = np.concatenate([rng.uniform(1.6, 2.2, 3), rng.uniform(1.1, 1.3, n_harmful - 4)])
+    target = np.concatenate([[1.0], 1.0 / np.cumprod(ratios)])
+    order = rng.permutation(n_harmful)
+    harmful_prev = np.empty(n_harmful)
+    harmful_prev[order] = target / unit[:n_harmful][order]
+    harmful_prev *= rng.uniform(0.08, 0.12) / harmful_prev.max()
+    prevalence = np.concatenate(
+        [np.maximum(harmful_prev, 0.004), rng.uniform(0.08, 0.14, len(harmless))]
+    )
     scale = min(days / 180.0, 2.0)
-    return _Plan(topics, beta, np.clip(base_prev * scale, 0, 0.5), lift, np.array(beta == 0))
+    return _Plan(topics, beta, np.clip(prevalence * scale, 0, 0.5), lift, np.array(beta == 0))
 
 
 def _customers(cfg: SimulationConfig, rng: np.random.Generator) -> pd.DataFrame:
@@ -191,7 +223,11 @@ def _interactions(
         rng,
     )
     seconds = rng.integers(0, 86400, n)
-    ts = pd.Timestamp(cfg.start) + pd.to_timedelta(day, unit="D") + pd.to_timedelta(seconds, unit="s")
+    ts = (
+        pd.Timestamp(cfg.start)
+        + pd.to_timedelta(day, unit="D")
+        + pd.to_timedelta(seconds, unit="s")
+    )
     order = np.argsort(ts.to_numpy(), kind="stable")
     frame = pd.DataFrame(
         {
@@ -227,14 +263,25 @@ def _second_topics(cust: np.ndarray, topic: np.ndarray, rng: np.random.Generator
     return out
 
 
-def _churn(cfg: SimulationConfig, customers: pd.DataFrame, has: np.ndarray, plan: _Plan,
-           rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    base = (
-        -2.4
+def _base_logit(customers: pd.DataFrame) -> np.ndarray:
+    """Churn log-odds without any issue: tenure, products and segment."""
+    base: np.ndarray = (
+        -1.8
         - 0.08 * customers["_tenure"].to_numpy()
         - 0.2 * (customers["products"].to_numpy() - 1)
         + _SEGMENT_LOGIT[customers["_seg"].to_numpy()]
     )
+    return base
+
+
+def _churn(
+    cfg: SimulationConfig,
+    customers: pd.DataFrame,
+    has: np.ndarray,
+    plan: _Plan,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    base = _base_logit(customers)
     contributions = has * plan.beta[None, :]
     logit = base + contributions.sum(axis=1)
     churned = rng.random(len(base)) < sigmoid(logit)
@@ -242,8 +289,14 @@ def _churn(cfg: SimulationConfig, customers: pd.DataFrame, has: np.ndarray, plan
     return logit, contributions, churn_day
 
 
-def _truth(customers: pd.DataFrame, logit: np.ndarray, contributions: np.ndarray,
-           churned: np.ndarray, plan: _Plan, has: np.ndarray) -> list[dict[str, Any]]:
+def _truth(
+    customers: pd.DataFrame,
+    logit: np.ndarray,
+    contributions: np.ndarray,
+    churned: np.ndarray,
+    plan: _Plan,
+    has: np.ndarray,
+) -> list[dict[str, Any]]:
     active = ~churned
     attribution = allocate_attributable_risk(logit[active], contributions[active])
     value = customers["_true_ltv"].to_numpy()[active]
@@ -264,8 +317,8 @@ def _truth(customers: pd.DataFrame, logit: np.ndarray, contributions: np.ndarray
 def simulate(config: SimulationConfig) -> Enterprise:
     """Simulate an enterprise; deterministic for a given ``config``."""
     rng = np.random.default_rng(config.seed)
-    plan = _plan_issues(rng, config.days)
     customers = _customers(config, rng)
+    plan = _plan_issues(rng, config.days, customers, _base_logit(customers))
     has = _issue_matrix(customers, plan, rng)
     logit, contributions, churn_day = _churn(config, customers, has, plan, rng)
     interactions = _interactions(config, customers, has, plan, churn_day, rng)
@@ -274,14 +327,18 @@ def simulate(config: SimulationConfig) -> Enterprise:
     outcomes = pd.DataFrame(
         {
             "customer_id": ids[churned],
-            "churn_date": (pd.Timestamp(config.start) + pd.to_timedelta(churn_day[churned], unit="D")).strftime("%Y-%m-%d"),
+            "churn_date": (
+                pd.Timestamp(config.start) + pd.to_timedelta(churn_day[churned], unit="D")
+            ).strftime("%Y-%m-%d"),
         }
     )
     covered = rng.random(len(ids)) < config.finance_coverage
     finance = pd.DataFrame(
         {
             "customer_id": ids[covered],
-            "ltv": (customers["_true_ltv"].to_numpy()[covered] * rng.lognormal(0, 0.05, covered.sum())).round(2),
+            "ltv": (
+                customers["_true_ltv"].to_numpy()[covered] * rng.lognormal(0, 0.05, covered.sum())
+            ).round(2),
         }
     )
     transactions = _transactions(config, customers, churn_day, rng)
@@ -290,14 +347,18 @@ def simulate(config: SimulationConfig) -> Enterprise:
         "config": {k: str(v) for k, v in asdict(config).items()},
         "as_of": str(config.start + timedelta(days=config.days)),
         "issues": _truth(customers, logit, contributions, churned, plan, has),
-        "note": "revenue_at_risk: true LTV x attributable churn probability, active customers at as_of",
+        "note": (
+            "revenue_at_risk: true LTV x attributable churn probability, "
+            "customers still active at as_of"
+        ),
     }
     public = customers.drop(columns=[c for c in customers.columns if c.startswith("_")])
     return Enterprise(public, interactions, transactions, outcomes, finance, truth)
 
 
-def _transactions(cfg: SimulationConfig, customers: pd.DataFrame, churn_day: np.ndarray,
-                  rng: np.random.Generator) -> pd.DataFrame:
+def _transactions(
+    cfg: SimulationConfig, customers: pd.DataFrame, churn_day: np.ndarray, rng: np.random.Generator
+) -> pd.DataFrame:
     months = max(1, cfg.days // 30)
     n = len(customers)
     cust = np.repeat(np.arange(n), months)
@@ -309,7 +370,9 @@ def _transactions(cfg: SimulationConfig, customers: pd.DataFrame, churn_day: np.
         {
             "id": [f"T{i:08d}" for i in range(1, len(cust) + 1)],
             "customer_id": customers["id"].to_numpy()[cust],
-            "timestamp": (pd.Timestamp(cfg.start) + pd.to_timedelta(day, unit="D")).strftime("%Y-%m-%dT00:00:00Z"),
+            "timestamp": (pd.Timestamp(cfg.start) + pd.to_timedelta(day, unit="D")).strftime(
+                "%Y-%m-%dT00:00:00Z"
+            ),
             "amount": amount.round(2),
         }
     )

@@ -61,10 +61,14 @@ def estimate_values(
     segment_value = np.where(has_ratio, margin * mid, segment_mean)
     out = pd.DataFrame(index=frame.index)
     out["segment"] = frame["segment"]
-    out["value"] = finance_value.fillna(pd.Series(segment_value, index=frame.index)).fillna(default_ltv)
+    out["value"] = finance_value.fillna(pd.Series(segment_value, index=frame.index)).fillna(
+        default_ltv
+    )
     out["value_low"] = np.where(has_ratio, margin * low, out["value"])
     out["value_high"] = np.where(has_ratio, margin * high, out["value"])
-    source = np.where(finance_value.notna(), "finance", np.where(pd.notna(segment_value), "segment", "default"))
+    source = np.where(
+        finance_value.notna(), "finance", np.where(pd.notna(segment_value), "segment", "default")
+    )
     out["value_source"] = source
     is_point = out["value_source"] != "segment"
     out.loc[is_point, "value_low"] = out.loc[is_point, "value"]
