@@ -88,6 +88,9 @@ def simulate(
     customers: Annotated[int, typer.Option(help="Number of customers.")] = 2000,
     days: Annotated[int, typer.Option(help="Days of history.")] = 180,
     seed: Annotated[int, typer.Option(help="Random seed; same seed, same enterprise.")] = 0,
+    routine_contacts: Annotated[
+        float, typer.Option(help="Routine contacts per customer and year, on top of issues.")
+    ] = 0.5,
     as_json: JsonOption = False,
 ) -> None:
     """Write a synthetic enterprise (customers, interactions, transactions, outcomes, finance)."""
@@ -96,7 +99,10 @@ def simulate(
 
     with _progress(not as_json) as step:
         step(f"simulating {customers:,} customers over {days} days")
-        enterprise = run_simulation(SimulationConfig(customers=customers, days=days, seed=seed))
+        config = SimulationConfig(
+            customers=customers, days=days, seed=seed, routine_contacts_per_year=routine_contacts
+        )
+        enterprise = run_simulation(config)
         step("writing files")
         paths = write_enterprise(enterprise, out)
     summary = {
@@ -206,7 +212,7 @@ def demo(
     out: Annotated[
         Path, typer.Option(help="Where to write the simulated exports and the stores.")
     ] = Path("cximpact-demo"),
-    customers: Annotated[int, typer.Option(help="Customers in the simulated enterprise.")] = 5000,
+    customers: Annotated[int, typer.Option(help="Customers in the simulated enterprise.")] = 20000,
     days: Annotated[int, typer.Option(help="Days of history.")] = 180,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
 ) -> None:
@@ -330,5 +336,5 @@ def main() -> None:
     try:
         app()
     except CximpactError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(1)

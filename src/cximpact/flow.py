@@ -227,6 +227,8 @@ def run(
     data_dir: Path | None, settings: Settings, *, step: Step = _quiet, today: date | None = None
 ) -> FlowResult:
     """Ingest ``data_dir`` (if given), analyse, and open or refresh cases."""
+    if data_dir is not None:
+        find_exports(data_dir)  # fail before any store is created or touched
     with AnalyticsStore(settings.db) as store:
         reports = ingest_directory(store, data_dir, settings, step) if data_dir is not None else []
         analysis = analyse(store, settings, step=step)

@@ -15,36 +15,46 @@ __all__ = ["ExposureResult", "compute_exposure", "customer_signal_summary", "iss
 OTHER = "other"
 
 
+def topic_mentions(signals: pd.DataFrame) -> pd.DataFrame:
+    """One row per interaction and root cause it raises (primary, and secondary if any).
+
+    ``weight`` splits a two-topic contact's cost between its topics (0.5 each), so handling cost
+    is never counted twice.
+    """
+    has_second = (signals["secondary_root_cause"].fillna("") != "").to_numpy()
+    primary = signals.assign(topic=signals["root_cause"], weight=np.where(has_second, 0.5, 1.0))
+    secondary = signals[has_second].assign(topic=signals["secondary_root_cause"], weight=0.5)
+    mentions = pd.concat([primary, secondary], ignore_index=True)
+    return mentions[mentions["topic"] != OTHER]
+
+
 def issue_flags(signals: pd.DataFrame) -> pd.DataFrame:
     """0/1 per customer and root cause (primary or secondary topic of any contact)."""
-    primary = signals[["customer_id", "root_cause"]]
-    secondary = signals.loc[
-        signals["secondary_root_cause"].fillna("") != "", ["customer_id", "secondary_root_cause"]
-    ]
-    pairs = pd.concat([primary, secondary.set_axis(["customer_id", "root_cause"], axis=1)])
-    pairs = pairs[pairs["root_cause"] != OTHER].drop_duplicates()
-    flags = pd.crosstab(pairs["customer_id"], pairs["root_cause"]).clip(upper=1)
+    pairs = topic_mentions(signals)[["customer_id", "topic"]].drop_duplicates()
+    flags = pd.crosstab(pairs["customer_id"], pairs["topic"]).clip(upper=1)
     flags.columns.name = None
     return flags
 
 
 def customer_signal_summary(signals: pd.DataFrame) -> pd.DataFrame:
     """Per customer and root cause: contacts, repeats, handling cost, sentiment and flags."""
-    grouped = signals.assign(
-        negative=signals["sentiment_label"] == "negative",
-        has_competitor=signals["competitors"].fillna("") != "",
-    ).groupby(["customer_id", "root_cause"], observed=True)
+    mentions = topic_mentions(signals)
+    grouped = mentions.assign(
+        negative=mentions["sentiment_label"] == "negative",
+        has_competitor=mentions["competitors"].fillna("") != "",
+        cost=mentions["handling_cost"] * mentions["weight"],
+    ).groupby(["customer_id", "topic"], observed=True)
     summary = grouped.agg(
         contacts=("interaction_id", "size"),
         repeat_contacts=("repeat_contact", "sum"),
-        handling_cost=("handling_cost", "sum"),
+        handling_cost=("cost", "sum"),
         mean_sentiment=("sentiment", "mean"),
         negative_contacts=("negative", "sum"),
         escalations=("escalation", "sum"),
         churn_language=("churn_language", "sum"),
         competitor_mentions=("has_competitor", "sum"),
         last_contact=("timestamp", "max"),
-    )
+    ).rename_axis(["customer_id", "root_cause"])
     competitors = (
         signals.loc[signals["competitors"].fillna("") != ""]
         .groupby("customer_id")["competitors"]

@@ -56,6 +56,9 @@ class SimulationConfig:
         First day of the window.
     finance_coverage
         Share of customers the finance feed covers with a lifetime value.
+    routine_contacts_per_year
+        Contacts per customer and year about nothing in the taxonomy (store hours, thanks...),
+        on top of the contacts the planted issues cause; raise it to simulate volume.
     """
 
     customers: int = 2000
@@ -63,6 +66,7 @@ class SimulationConfig:
     seed: int = 0
     start: date = date(2026, 1, 1)
     finance_coverage: float = 0.6
+    routine_contacts_per_year: float = 0.5
 
     def __post_init__(self) -> None:
         if self.customers < 50:
@@ -71,6 +75,10 @@ class SimulationConfig:
             raise ConfigError(f"days must be between 7 and 3650, got {self.days}")
         if not 0.0 <= self.finance_coverage <= 1.0:
             raise ConfigError(f"finance_coverage must be in [0, 1], got {self.finance_coverage}")
+        if not 0.0 <= self.routine_contacts_per_year <= 365:
+            raise ConfigError(
+                f"routine_contacts_per_year must be in [0, 365], got {self.routine_contacts_per_year}"
+            )
 
 
 @dataclass
@@ -188,7 +196,7 @@ def _interactions(
 ) -> pd.DataFrame:
     cust_idx, topic_idx = np.nonzero(has)
     # Out-of-scope contacts ("other": store hours, thanks ...) ride along for everybody.
-    n_other = rng.poisson(0.25 * cfg.days / 180, len(customers))
+    n_other = rng.poisson(cfg.routine_contacts_per_year * cfg.days / 365, len(customers))
     cust_idx = np.concatenate([cust_idx, np.repeat(np.arange(len(customers)), n_other)])
     topic_idx = np.concatenate([topic_idx, np.full(int(n_other.sum()), len(plan.topics))])
     is_harmless = np.append(plan.harmless, True)

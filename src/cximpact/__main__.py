@@ -1,0 +1,3 @@
+from cximpact.cli import main
+
+main()
