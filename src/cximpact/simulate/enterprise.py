@@ -77,7 +77,8 @@ class SimulationConfig:
             raise ConfigError(f"finance_coverage must be in [0, 1], got {self.finance_coverage}")
         if not 0.0 <= self.routine_contacts_per_year <= 365:
             raise ConfigError(
-                f"routine_contacts_per_year must be in [0, 365], got {self.routine_contacts_per_year}"
+                "routine_contacts_per_year must be in [0, 365], "
+                f"got {self.routine_contacts_per_year}"
             )
 
 
