@@ -69,3 +69,30 @@ def test_exposure_never_double_counts(tmp_path: Path) -> None:
     assert exposure.issues["revenue_at_risk"].sum() == pytest.approx(
         exposure.customers["revenue_at_risk"].sum()
     )
+
+
+def test_without_outcomes_or_finance_risk_comes_from_marked_priors(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    write_enterprise(simulate(SimulationConfig(customers=2000, days=120, seed=8)), data)
+    for kind in ("outcomes", "finance", "transactions"):
+        (data / f"{kind}.csv").unlink()
+    result = run(data, load_settings(db=tmp_path / "p.duckdb"), today=date(2026, 7, 1))
+    issues = result.analysis.exposure.issues
+    assert set(issues["risk_source"]) == {"prior"}
+    assert set(result.analysis.values["value_source"]) <= {"model", "default"}
+    assert all(c.business_case["risk_source"] == "prior" for c, _ in result.cases)
+    assert all("priors" in c.business_case["narrative"] for c, _ in result.cases)
+
+
+def test_cases_land_in_the_configured_transactional_store(tmp_path: Path, db_url: str) -> None:
+    """SQLite by default; PostgreSQL through CXIMPACT_DATABASE_URL (real server, own schema)."""
+    data = tmp_path / "data"
+    write_enterprise(simulate(SimulationConfig(customers=2000, days=120, seed=9)), data)
+    settings = load_settings(db=tmp_path / "c.duckdb", database_url=db_url)
+    result = run(data, settings, today=date(2026, 7, 1))
+    with StateStore(db_url) as state:
+        stored = state.list_cases()
+        first_audit = state.audit(stored[0].id)[0]
+    assert {c.issue for c in stored} == {c.issue for c, _ in result.cases} != set()
+    assert all(c.owner and c.due > date(2026, 7, 1) for c in stored)
+    assert first_audit.action == "open"

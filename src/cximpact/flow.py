@@ -14,8 +14,13 @@ from typing import Any
 
 import pandas as pd
 
-from cximpact.cases.business_case import build_business_case, load_playbook, measurement_plan
-from cximpact.cases.routing import load_routing, severity_of
+from cximpact.cases.business_case import (
+    PlaybookOption,
+    build_business_case,
+    load_playbook,
+    measurement_plan,
+)
+from cximpact.cases.routing import Routing, load_routing, severity_of
 from cximpact.errors import ContractError, NotFoundError
 from cximpact.exposure.issues import (
     ExposureResult,
@@ -116,12 +121,20 @@ def analyse(
         repeat_contact_days=settings.repeat_contact_days,
         default_handling_cost=settings.handling_cost,
     )
-    step("lifetime value")
-    values = estimate_values(customers, store.read("finance"), default_ltv=settings.default_ltv)
-    step("churn risk")
-    features = customer_features(customers, issue_flags(signals), as_of=stamp)
     outcomes = store.read("outcomes")
     churned_ids = outcomes.loc[pd.to_datetime(outcomes["churn_date"]) <= stamp, "customer_id"]
+    step("lifetime value")
+    values = estimate_values(
+        customers,
+        store.read("finance"),
+        default_ltv=settings.default_ltv,
+        annual_churn=_annual_churn(len(churned_ids), len(customers), window_days, settings)
+        if len(outcomes)
+        else settings.prior_churn_rate,
+        discount_rate=settings.discount_rate,
+    )
+    step("churn risk")
+    features = customer_features(customers, issue_flags(signals), as_of=stamp)
     churned = features.index.isin(churned_ids)
     y = pd.Series(churned.astype(int), index=features.index) if len(outcomes) else None
     model = ChurnRiskModel(prior_churn_rate=settings.prior_churn_rate).fit(features, y)
@@ -144,6 +157,14 @@ def analyse(
     return Analysis(stamp, window_days, signals, values, model, exposure)
 
 
+def _annual_churn(churned: int, customers: int, window_days: int, settings: Settings) -> float:
+    """Observed churn over the window, annualised: ``1 - (1 - rate) ** (365 / window)``."""
+    rate = churned / max(customers, 1)
+    if rate <= 0:
+        return settings.prior_churn_rate
+    return float(1 - (1 - rate) ** (365 / window_days))
+
+
 def _material(issues: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     keep = (issues["revenue_at_risk"] >= settings.case_threshold_amount) & (
         issues["share_of_exposure"] >= settings.case_threshold_share
@@ -160,11 +181,16 @@ def _concentration(affected: pd.DataFrame) -> float:
 
 
 def case_fields(
-    issue: pd.Series, affected: pd.DataFrame, analysis: Analysis, settings: Settings, today: date
+    issue: pd.Series,
+    affected: pd.DataFrame,
+    analysis: Analysis,
+    settings: Settings,
+    today: date,
+    *,
+    routing: Routing,
+    playbook: dict[str, PlaybookOption],
 ) -> dict[str, Any]:
     """Fields of the case for one material issue: business case, owner, severity, due date."""
-    routing = load_routing(settings.routing_file)
-    playbook = load_playbook(None)
     segment = str(affected["segment"].mode().iat[0]) if len(affected) else None
     team, owner = routing.route(str(issue["issue"]), segment)
     severity = severity_of(float(issue["share_of_exposure"]), _concentration(affected))
@@ -201,16 +227,17 @@ def open_cases(
 ) -> list[tuple[CaseRecord, bool]]:
     """Open (or refresh) one case per issue whose exposure crosses the thresholds."""
     today = today or date.today()
+    routing = load_routing(settings.routing_file)
+    playbook = load_playbook(settings.playbook_file)
     issues = analysis.exposure.issues
     by_issue = dict(tuple(analysis.exposure.customers.groupby("issue")))
     results = []
     for _, issue in _material(issues, settings).iterrows():  # a handful of issues, not rows
         affected = by_issue.get(issue["issue"], analysis.exposure.customers.iloc[:0])
-        results.append(
-            state.upsert_case(
-                str(issue["issue"]), case_fields(issue, affected, analysis, settings, today)
-            )
+        fields = case_fields(
+            issue, affected, analysis, settings, today, routing=routing, playbook=playbook
         )
+        results.append(state.upsert_case(str(issue["issue"]), fields))
     return results
 
 

@@ -35,6 +35,9 @@ class Settings(BaseSettings):
             "postgresql+psycopg://user@host/db. Default: an SQLite file beside the DuckDB file."
         ),
     )
+    discount_rate: float = Field(
+        0.10, ge=0, lt=1, description="Annual discount rate for computed lifetime values."
+    )
     horizon_days: int = Field(365, gt=0, description="Horizon of churn risk and value, in days.")
     default_ltv: float = Field(
         1000.0,
@@ -74,6 +77,10 @@ class Settings(BaseSettings):
     routing_file: Path | None = Field(
         None,
         description="YAML routing rules (root cause / segment -> team, owner). Built-in if unset.",
+    )
+    playbook_file: Path | None = Field(
+        None,
+        description="YAML playbook of case responses (cost, effectiveness). Built-in if unset.",
     )
     taxonomy_file: Path | None = Field(
         None, description="YAML root-cause taxonomy with keywords. Built-in if unset."

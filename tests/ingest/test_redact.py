@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -27,7 +28,7 @@ _HERE = str(Path(__file__).resolve().parent)
 if _HERE not in sys.path:
     sys.path.insert(0, _HERE)
 
-from pii_corpus import NEGATIVE_TYPES, PII_TYPES, make_corpus  # noqa: E402
+from pii_corpus import NEGATIVE_TYPES, PII_TYPES, make_corpus, make_runon_corpus  # noqa: E402
 
 SEEDS = [0, 1, 2, 3, 4]
 PLACEHOLDER_RE = re.compile("|".join(re.escape(p) for p in PLACEHOLDERS.values()))
@@ -198,6 +199,7 @@ def test_redacts_known_formats(text: str, expected: str) -> None:
         "4111111111111112",
         "41111111111111111111",  # 20 digits: too long for a card
         "4111111111111111x",  # glued to a letter
+        "ref 4155552671.5",  # a decimal, not a phone number
         "ID-4111111111111111",  # glued to an identifier
         "GB82 WEST 1234 5698 7654 33",  # fails mod-97
         "NL48 QRLF 6096 9345 85",  # fails mod-97; its digits are not a phone either
@@ -217,20 +219,69 @@ def test_leaves_ordinary_numbers_alone(text: str) -> None:
 
 
 def test_card_is_not_half_eaten_as_phone() -> None:
-    # The last ten digits of this card form a valid US number on their own.
-    card = "4111 1141 5555 2671"
+    card = "4111 1141 5555 2679"
     digits = card.replace(" ", "")
-    assert is_luhn_valid(digits) is False
-    valid_card = next(
-        f"4111 1141 5555 26{d}{c}"
-        for d in "0123456789"
-        for c in "0123456789"
-        if is_luhn_valid(f"411111415555 26{d}{c}".replace(" ", ""))
-    )
-    tail = valid_card.replace(" ", "")[-10:]
-    assert phonenumbers.is_valid_number(phonenumbers.parse(tail, "US"))
-    assert find_pii(f"pay with {valid_card} please") == [("CARD", 9, 9 + len(valid_card))]
-    assert redact_text(f"pay with {valid_card} please") == "pay with <CARD> please"
+    assert is_luhn_valid(digits)
+    # Its last ten digits are a valid US phone number on their own.
+    assert phonenumbers.is_valid_number(phonenumbers.parse(digits[-10:], "US"))
+    text = f"pay with {card} please"
+    assert find_pii(text) == [("CARD", 9, 9 + len(card))]
+    assert redact_text(text) == "pay with <CARD> please"
+    assert redact_text(f"pay with {digits} please") == "pay with <CARD> please"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # a card next to a year, an expiry or a CVV
+        ("4111 1111 1111 1111 1227", "<CARD> 1227"),
+        ("2008 4111 1111 1111 1111", "2008 <CARD>"),
+        ("4111 1111 1111 1111 123", "<CARD> 123"),
+        # a non-Luhn reference printed like a card, then a phone number
+        ("Meter ID 5440-2280-2551-4284 917 547 4135", "Meter ID 5440-2280-2551-4284 <PHONE>"),
+        # numbers side by side
+        ("cc:3612-285006-2738 646.692.1221", "cc:<CARD> <PHONE>"),
+        ("+44 121 236 4144) 7028018035", "<PHONE>) <PHONE>"),
+        ("201 344 9957 2005", "<PHONE> 2005"),
+        ("404.745.1624 USD 75,596", "<PHONE> USD 75,596"),
+        ("Total 49.99 EUR, call 415-555-2671 at 14:30", "Total 49.99 EUR, call <PHONE> at 14:30"),
+        ("call +1 503 996 9124 #622066", "call <PHONE> #622066"),
+        ("+1 305 484 9806 2020-01-01 08:57", "<PHONE> 2020-01-01 08:57"),
+        ("+33 1 23 40 16 92 05:32", "<PHONE> 05:32"),
+        ("1 (212) 557-8597 66,941,957 bytes", "<PHONE> 66,941,957 bytes"),
+        ("£912.80 and 1 (718) 880-1529 - 6/28/2022", "£912.80 and <PHONE> - 6/28/2022"),
+        ("since 1994 7187783221", "since 1994 <PHONE>"),
+        ("2023 / 3053117429", "2023 / <PHONE>"),
+        ("call 404 623 3686 6236694427908701", "call <PHONE> 6236694427908701"),
+        ("(702) 734-4221 5989-5704-2547-7582", "<PHONE> 5989-5704-2547-7582"),
+        # what the phone matcher would accept but is no phone number
+        ("plan 513285 / 2017", "plan 513285 / 2017"),
+        ("plan 254972. 2022", "plan 254972. 2022"),
+        ("order 220236 1991", "order 220236 1991"),
+        # 22 digits in fours: a USPS tracking number, no card inside
+        ("tracking 9400 1000 0000 0000 0000 00", "tracking 9400 1000 0000 0000 0000 00"),
+        # a card, then a phone number with a ten-digit group
+        ("cc:6011 9789 3179 1603 2014040053 thanks", "cc:<CARD> <PHONE> thanks"),
+        # 4696...6830 fails Luhn but 4696...6830052 passes: the SSN must win
+        ("ref 4696 0623 0798 6830 052-21-7463", "ref 4696 0623 0798 6830 <SSN>"),
+    ],
+)
+def test_numbers_side_by_side(text: str, expected: str) -> None:
+    assert redact_text(text) == expected
+    assert redact_text(expected) == expected
+
+
+@pytest.mark.parametrize(
+    ("card", "region"),
+    [("4951 9426 4183 0678", "DE"), ("4407 2651 0487 0", "GB"), ("4926395368818172", "DE")],
+)
+def test_cards_are_found_before_phone_numbers(card: str, region: str) -> None:
+    # The phone matcher alone reads these cards as German / British phone numbers.
+    text = f"card {card} ok"
+    assert is_luhn_valid(card.replace(" ", ""))
+    matches = phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.VALID)
+    assert [m.raw_string for m in matches] == [card]
+    assert redact_text(text, region=region) == "card <CARD> ok"
 
 
 def test_find_pii_spans_are_sorted_and_disjoint() -> None:
@@ -356,6 +407,16 @@ def test_series_with_pyarrow_strings_equals_mapping() -> None:
     assert out.tolist() == [redact_text(t) for t in texts]
 
 
+def test_text_prefilter_skips_texts_without_candidates(monkeypatch: pytest.MonkeyPatch) -> None:
+    def boom(text: str, region: str) -> list[tuple[str, int, int]]:
+        raise AssertionError(f"expensive path for {text!r}")
+
+    monkeypatch.setattr(redact_mod, "_find_unfiltered", boom)
+    for text in ["Order #123456 for $1,234.56 on 15 March", "12.5% off since 2019", ""]:
+        assert redact_text(text) == text
+        assert find_pii(text) == []
+
+
 def test_series_prefilter_skips_texts_without_candidates(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[str] = []
     real = redact_mod._find_unfiltered
@@ -386,6 +447,39 @@ def test_phone_windows_match_whole_text_matching(monkeypatch: pytest.MonkeyPatch
         lambda masked: [(0, len(masked))] if redact_mod._PHONE_HINT.search(masked) else [],
     )
     assert [find_pii(t) for t in texts] == windowed
+
+
+def test_run_on_stress_corpus() -> None:
+    corpus = make_runon_corpus(600, 8)
+    planted = found = negatives = damaged = 0
+    for text, values in corpus:
+        spans = find_pii(text)
+        redacted = redact_text(text)
+        assert redact_text(redacted) == redacted
+        for kind, value in values:
+            start = text.index(value)
+            end = start + len(value)
+            if kind in PLACEHOLDERS:
+                planted += 1
+                found += any(k == kind and s <= start and end <= e for k, s, e in spans)
+            else:
+                negatives += 1
+                damaged += value not in redacted
+    assert planted > 500 and negatives > 500
+    assert found / planted >= 0.98
+    assert damaged / negatives <= 0.01
+
+
+def test_long_texts_take_linear_time() -> None:
+    texts = [
+        ("x" * 30 + "1234567") * 4000,  # no whitespace at all
+        "call 415-555-2671 or 4155552671, " * 3000,
+        "1-" * 50_000,
+    ]
+    for text in texts:
+        t0 = time.perf_counter()
+        redact_text(text)
+        assert time.perf_counter() - t0 < 10, text[:40]
 
 
 def test_placeholders_never_look_like_pii() -> None:

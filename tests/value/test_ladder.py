@@ -26,7 +26,7 @@ def test_finance_overrides_and_segment_ratio_scales_with_margin() -> None:
     assert out.loc["c", "value_source"] == "segment"
     assert out.loc["c", "value"] == pytest.approx(2400.0)
     assert out.loc["c", "value_low"] <= out.loc["c", "value"] <= out.loc["c", "value_high"]
-    assert out.loc["e", "value_source"] == "default" and out.loc["e", "value"] == 777.0
+    assert out.loc["e", "value_source"] == "model"  # no finance values in its segment
 
 
 def test_finance_column_on_customers_is_used_when_no_feed() -> None:
@@ -35,3 +35,15 @@ def test_finance_column_on_customers_is_used_when_no_feed() -> None:
     assert out.loc["a", "value"] == 500.0
     assert out.loc["b", "value_source"] == "segment"
     assert list(out.columns) == ["segment", "value", "value_low", "value_high", "value_source"]
+
+
+def test_model_rung_when_no_finance_values_and_default_without_margin() -> None:
+    """Gupta & Lehmann (2003): LTV = m r / (1 + d - r); m = 12 x 40, r = 0.9, d = 0.1 -> 2160."""
+    customers = _customers().assign(monthly_margin=[40.0, 40.0, 80.0, 120.0, None])
+    out = estimate_values(customers, None, default_ltv=9.0, annual_churn=0.1).set_index(
+        "customer_id"
+    )
+    assert out.loc["a", "value_source"] == "model"
+    assert out.loc["a", "value"] == pytest.approx(480 * 0.9 / 0.2)
+    assert out.loc["a", "value_low"] < out.loc["a", "value"] < out.loc["a", "value_high"]
+    assert out.loc["e", "value_source"] == "default" and out.loc["e", "value"] == 9.0

@@ -407,8 +407,10 @@ def _find_cards(text: str, spans: _Spans) -> None:
                     continue
                 iin = _plausible_iin(digits)
                 edges = (i == 0) + (j == last)
-                if edges < 2 and not iin:
-                    continue  # cut out of a longer run: only with a card network's prefix
+                if (edges < 2 or not printed) and not iin:
+                    # Cut out of a longer run, or oddly grouped ("1994 7187783221"): only
+                    # with a card network's prefix.
+                    continue
                 candidates.append(
                     (-int(printed), -int(iin), -edges, -ndigits, groups[i][0], groups[j][1])
                 )
@@ -506,7 +508,7 @@ def _phone_windows(masked: str) -> list[tuple[int, int]]:
         # Take up to two more tokens for an extension ("ext. 12", "x 12").
         for _ in range(2):
             nxt = end + 1
-            while nxt < n and not masked[nxt].isspace():
+            while nxt < n and not masked[nxt].isspace() and nxt - m.end() <= 16:
                 nxt += 1
             if end >= n or nxt - m.end() > 16:
                 break
@@ -537,6 +539,9 @@ def _plausible_grouping(raw: str, country_code: int) -> bool:
 
 def _phone_span(masked: str, start: int, raw: str, number: Any, region: str) -> _Span | None:
     """Vet one match of the phone matcher; return its span or ``None`` to drop it."""
+    lead = len(raw) - len(raw.lstrip())  # "2023 / 3053117429" comes back as " 3053117429"
+    start += lead
+    raw = raw[lead:]
     cut = len(raw)
     if "#" in raw:  # "#123" after a number is an order or ticket, not an extension
         cut = raw.index("#")

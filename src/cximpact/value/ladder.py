@@ -1,12 +1,17 @@
 """The value ladder: each customer's lifetime value at the best resolution available.
 
-1. ``finance``  — the finance feed's value (or the customers export's ``finance_ltv``);
-2. ``segment``  — the customer's monthly margin times the segment's typical ratio of finance
-   LTV to monthly margin (plain segment average where margin is missing), with the segment's
-   10th–90th percentile ratio as the interval;
-3. ``default``  — the configured default value, when a segment has no finance values at all.
+1. ``finance`` — the finance feed's value (or the customers export's ``finance_ltv``);
+2. ``segment`` — the customer's monthly margin times the segment's median ratio of finance LTV
+   to monthly margin, calibrated on the company's own finance values (plain segment mean where
+   margin is missing); interval: the segment's 10th–90th percentile ratio;
+3. ``model``   — no finance value in the segment: the retention-based formula of Gupta & Lehmann
+   (2003), ``LTV = m * r / (1 + d - r)`` with ``m`` the annual margin, ``r`` the annual
+   retention rate and ``d`` the discount rate; interval from retention ± 5 points;
+4. ``default`` — the configured default value.
 
-Computed models (BG/NBD, survival) slot in between 1 and 2 in a later version.
+The segment calibration comes before the generic formula on purpose: it is learned from this
+company's own finance figures. Customer-level purchase models (BG/NBD, survival) will join the
+``model`` rung.
 """
 
 from __future__ import annotations
@@ -14,9 +19,16 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["VALUE_SOURCES", "estimate_values"]
+__all__ = ["VALUE_SOURCES", "estimate_values", "retention_ltv"]
 
-VALUE_SOURCES = ("finance", "model", "segment", "default")
+VALUE_SOURCES = ("finance", "segment", "model", "default")
+
+
+def retention_ltv(annual_margin: np.ndarray, retention: float, discount_rate: float) -> np.ndarray:
+    """Gupta–Lehmann lifetime value, ``m * r / (1 + d - r)`` (currency)."""
+    r = float(np.clip(retention, 0.0, 0.99))
+    out: np.ndarray = annual_margin * r / (1.0 + discount_rate - r)
+    return out
 
 
 def _finance_values(customers: pd.DataFrame, finance: pd.DataFrame | None) -> pd.Series:
@@ -27,8 +39,26 @@ def _finance_values(customers: pd.DataFrame, finance: pd.DataFrame | None) -> pd
     return values
 
 
+def _segment_rung(
+    frame: pd.DataFrame, finance_value: pd.Series, margin: pd.Series
+) -> tuple[pd.Series, pd.Series, pd.Series]:
+    ratio = (finance_value / margin).where(finance_value.notna() & (margin > 0))
+    by_segment = ratio.groupby(frame["segment"])
+    has_ratio = frame["segment"].map(by_segment.median()).notna() & (margin > 0)
+    mid = margin * frame["segment"].map(by_segment.median())
+    low = margin * frame["segment"].map(by_segment.quantile(0.1))
+    high = margin * frame["segment"].map(by_segment.quantile(0.9))
+    mean = frame["segment"].map(finance_value.groupby(frame["segment"]).mean())
+    return mid.where(has_ratio, mean), low.where(has_ratio, mean), high.where(has_ratio, mean)
+
+
 def estimate_values(
-    customers: pd.DataFrame, finance: pd.DataFrame | None, *, default_ltv: float
+    customers: pd.DataFrame,
+    finance: pd.DataFrame | None,
+    *,
+    default_ltv: float,
+    annual_churn: float = 0.10,
+    discount_rate: float = 0.10,
 ) -> pd.DataFrame:
     """Lifetime value per customer with its source and interval.
 
@@ -40,37 +70,43 @@ def estimate_values(
         Finance feed (``customer_id``, ``ltv``) or ``None``.
     default_ltv
         Value (currency) used when nothing better exists.
+    annual_churn
+        Annual churn rate for the retention formula (observed or prior).
+    discount_rate
+        Annual discount rate for the retention formula.
 
     Returns
     -------
     DataFrame
         ``customer_id, segment, value, value_low, value_high, value_source`` (currency).
     """
+    frame = customers.set_index("id")
     finance_value = _finance_values(customers, finance)
-    frame = customers.set_index("id")[["segment", "monthly_margin", "monthly_revenue"]].copy()
-    margin = frame["monthly_margin"].fillna(frame["monthly_revenue"] * 0.4).astype(float)
-    known = finance_value.notna() & (margin > 0)
-    ratio = (finance_value / margin).where(known)
-    by_segment = ratio.groupby(frame["segment"])
-    mid = frame["segment"].map(by_segment.median())
-    low = frame["segment"].map(by_segment.quantile(0.1))
-    high = frame["segment"].map(by_segment.quantile(0.9))
-    segment_mean = frame["segment"].map(finance_value.groupby(frame["segment"]).mean())
+    margin = frame["monthly_margin"].astype(float)
+    seg_mid, seg_low, seg_high = _segment_rung(frame, finance_value, margin)
+    annual = 12.0 * margin.to_numpy()
+    retention = 1.0 - annual_churn
+    model = pd.Series(retention_ltv(annual, retention, discount_rate), index=frame.index)
+    model_low = pd.Series(retention_ltv(annual, retention - 0.05, discount_rate), index=frame.index)
+    model_high = pd.Series(
+        retention_ltv(annual, retention + 0.05, discount_rate), index=frame.index
+    )
 
-    has_ratio = mid.notna() & (margin > 0)
-    segment_value = np.where(has_ratio, margin * mid, segment_mean)
+    rungs = [  # (source, value, low, high), best first
+        ("finance", finance_value, finance_value, finance_value),
+        ("segment", seg_mid, seg_low, seg_high),
+        ("model", model.where(margin > 0), model_low, model_high),
+    ]
     out = pd.DataFrame(index=frame.index)
     out["segment"] = frame["segment"]
-    out["value"] = finance_value.fillna(pd.Series(segment_value, index=frame.index)).fillna(
-        default_ltv
-    )
-    out["value_low"] = np.where(has_ratio, margin * low, out["value"])
-    out["value_high"] = np.where(has_ratio, margin * high, out["value"])
-    source = np.where(
-        finance_value.notna(), "finance", np.where(pd.notna(segment_value), "segment", "default")
-    )
-    out["value_source"] = source
-    is_point = out["value_source"] != "segment"
-    out.loc[is_point, "value_low"] = out.loc[is_point, "value"]
-    out.loc[is_point, "value_high"] = out.loc[is_point, "value"]
+    out["value"] = default_ltv
+    out["value_low"] = default_ltv
+    out["value_high"] = default_ltv
+    out["value_source"] = "default"
+    for source, value, low, high in reversed(rungs):  # better rungs overwrite worse ones
+        known = value.notna()
+        out.loc[known, "value"] = value[known]
+        out.loc[known, "value_low"] = low[known].fillna(value[known])
+        out.loc[known, "value_high"] = high[known].fillna(value[known])
+        out.loc[known, "value_source"] = source
     return out.rename_axis("customer_id").reset_index()
