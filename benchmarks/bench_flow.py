@@ -14,7 +14,7 @@ Usage::
     python benchmarks/bench_flow.py [--customers 20000] [--days 180] [--seeds 5]
     python benchmarks/bench_flow.py --customers 100000 --days 365 --routine 9 --seeds 1  # ~1.3M
 
-Results go to ``benchmarks/results/flow.json``.
+Results go to ``benchmarks/results/flow-<customers>c-<days>d.json``.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from cximpact.flow import run
 from cximpact.settings import load_settings
 from cximpact.simulate import SimulationConfig, simulate, write_enterprise
 
-RESULTS = Path(__file__).parent / "results" / "flow.json"
+RESULTS_DIR = Path(__file__).parent / "results"
 
 
 def one_seed(customers: int, days: int, routine: float, seed: int) -> dict[str, Any]:
@@ -117,9 +117,10 @@ def main() -> None:
         f"{summary['top3_rate_cximpact']:.0%} vs {summary['top3_rate_volume_baseline']:.0%}; "
         f"throughput {summary['mean_interactions_per_second']:,.0f} interactions/s (whole flow, 1 process)"
     )
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps({"summary": summary, "runs": rows}, indent=2))
-    print(f"saved {RESULTS}")
+    results = RESULTS_DIR / f"flow-{args.customers}c-{args.days}d.json"
+    results.parent.mkdir(parents=True, exist_ok=True)
+    results.write_text(json.dumps({"summary": summary, "runs": rows}, indent=2))
+    print(f"saved {results}")
 
 
 if __name__ == "__main__":

@@ -29,7 +29,8 @@ Metrics (span level):
 * damage -- share of hard negatives (amounts, dates, order ids, non-Luhn numbers, ...) that
   no longer appear byte for byte;
 * throughput -- texts per second for a whole column, best of ``--repeat`` runs, one core,
-  and its ratio to the baseline's throughput measured in the same run.
+  and its ratio to the baseline's throughput measured in the same run. Measured in CPU
+  time (wall-clock figures are saved too).
 
 Results are printed and saved to ``benchmarks/results/redaction.json``.
 """
@@ -173,14 +174,19 @@ def accuracy(corpus: Corpus, find: Callable[[str], list[Span]]) -> dict[str, Any
     }
 
 
-def throughput(run: Callable[[], object], n: int, repeat: int) -> float:
-    """Texts per second, best of ``repeat`` runs."""
-    best = float("inf")
+def throughput(run: Callable[[], object], n: int, repeat: int) -> tuple[float, float]:
+    """Texts per second of CPU time and of wall-clock time, best of ``repeat`` runs.
+
+    CPU time (``time.process_time``) is the headline: it is what one core spends, and it
+    is far less disturbed than wall-clock time when other work shares the machine.
+    """
+    best_cpu = best_wall = float("inf")
     for _ in range(repeat):
-        t0 = time.perf_counter()
+        c0, w0 = time.process_time(), time.perf_counter()
         run()
-        best = min(best, time.perf_counter() - t0)
-    return n / best
+        best_cpu = min(best_cpu, time.process_time() - c0)
+        best_wall = min(best_wall, time.perf_counter() - w0)
+    return n / best_cpu, n / best_wall
 
 
 # ---------------------------------------------------------------------------------- main
@@ -248,12 +254,18 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     for name, corpus in (("dense", dense), ("typical", typical)):
         series = pd.Series([text for text, _ in corpus])
         texts = series.tolist()
-        ours = throughput(lambda s=series: redact_series(s, args.region), len(texts), args.repeat)
-        naive = throughput(lambda t=texts: [naive_redact(x) for x in t], len(texts), args.repeat)
+        ours, ours_wall = throughput(
+            lambda s=series: redact_series(s, args.region), len(texts), args.repeat
+        )
+        naive, naive_wall = throughput(
+            lambda t=texts: [naive_redact(x) for x in t], len(texts), args.repeat
+        )
         speed[name] = {
             "cximpact_texts_per_s": round(ours),
             "baseline_texts_per_s": round(naive),
             "ratio_vs_baseline": round(ours / naive, 3),
+            "cximpact_texts_per_wall_s": round(ours_wall),
+            "baseline_texts_per_wall_s": round(naive_wall),
             "mean_chars": round(sum(map(len, texts)) / len(texts), 1),
             "share_with_pii": round(
                 sum(any(k in PLACEHOLDERS for k, _ in p) for _, p in corpus) / len(corpus), 3
@@ -263,7 +275,10 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     print(f"PII redaction benchmark  n={args.n} seed={args.seed} region={args.region}")
     _print_accuracy(f"dense corpus ({len(dense)} messages)", acc["dense"])
     _print_accuracy(f"run-on stress corpus ({len(runon)} texts)", acc["run-on"])
-    print(f"\nthroughput (one core, best of {args.repeat}; baseline = {BASELINE_NAME})")
+    print(
+        f"\nthroughput (texts per CPU-second, one core, best of {args.repeat}; "
+        f"baseline = {BASELINE_NAME})"
+    )
     for name, row in speed.items():
         print(
             f"  {name:8s} ({100 * row['share_with_pii']:.0f}% with PII, "

@@ -417,6 +417,26 @@ def test_text_prefilter_skips_texts_without_candidates(monkeypatch: pytest.Monke
         assert find_pii(text) == []
 
 
+def test_phone_matcher_is_kept_off_numbers_that_are_no_phone_numbers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def boom(text: str, *args: object, **kwargs: object) -> None:
+        raise AssertionError(f"phone matcher ran on {text!r}")
+
+    monkeypatch.setattr(redact_mod.phonenumbers, "PhoneNumberMatcher", boom)
+    texts = [
+        "Reference 5440-2280-2551-4284 is wrong",  # non-Luhn, printed like a card
+        "tracking 9400 1000 0000 0000 0000 00",  # USPS
+        "meter 54402280255142841234",  # 20 digits in one group
+        "IBAN GB82 WEST 1234 5698 7654 33 was rejected",  # fails mod-97
+        "Delivered 2024-03-15 14:30:00, charged $1234567.89 and 1234567.89 EUR (12.5%)",
+        "Order ORD-20240315-7781, ticket SO1234567890, 1Z999AA10123456784, v2.14.3",
+        "1,234,567 points",
+    ]
+    for text in texts:
+        assert redact_text(text) == text
+
+
 def test_series_prefilter_skips_texts_without_candidates(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[str] = []
     real = redact_mod._find_unfiltered

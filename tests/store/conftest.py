@@ -1,10 +1,4 @@
-"""Fixtures for the transactional store: every test runs on SQLite and on real PostgreSQL.
-
-PostgreSQL is ``postgresql+psycopg://postgres@127.0.0.1:5432/test`` unless
-``CXIMPACT_TEST_POSTGRES_URL`` names another; each test gets a fresh schema ``t_<random>``
-(selected through ``search_path`` in the URL) that is dropped afterwards, so runs never collide.
-Deselect the PostgreSQL half with ``-m "not postgres"``.
-"""
+"""Fixtures for the transactional store; the database URLs come from ``tests/conftest.py``."""
 
 from __future__ import annotations
 

@@ -9,14 +9,13 @@ revenue at risk; the recommendation is the option with the best expected net val
 from __future__ import annotations
 
 import math
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from cximpact._config import read_yaml
 from cximpact.errors import ConfigError
 
 __all__ = [
@@ -42,24 +41,14 @@ class PlaybookOption(BaseModel):
 
 def load_playbook(path: Path | None = None) -> dict[str, PlaybookOption]:
     """Load response options from ``path`` or the built-in playbook."""
+    raw = read_yaml(path, "playbook.yaml", "playbook")
     try:
-        text = (
-            path.read_text(encoding="utf-8")
-            if path is not None
-            else resources.files("cximpact.data")
-            .joinpath("playbook.yaml")
-            .read_text(encoding="utf-8")
-        )
-        raw = yaml.safe_load(text)["options"]
-        return {name: PlaybookOption.model_validate(opt) for name, opt in raw.items()}
-    except (OSError, yaml.YAMLError, KeyError, TypeError) as exc:
-        raise ConfigError(
-            f"playbook {path} cannot be read: {exc}; expected an 'options' table"
-        ) from exc
+        return {name: PlaybookOption.model_validate(opt) for name, opt in raw["options"].items()}
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise ConfigError(f"playbook {path}: expected an 'options' table ({exc})") from exc
     except ValidationError as exc:
-        raise ConfigError(
-            f"playbook {path}: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}"
-        ) from exc
+        err = exc.errors()[0]
+        raise ConfigError(f"playbook {path}: {err['loc']}: {err['msg']}") from exc
 
 
 def _options(

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
-from importlib import resources
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from cximpact._config import read_yaml
 from cximpact.errors import ConfigError
 
 __all__ = ["Routing", "RoutingRule", "load_routing", "severity_of"]
@@ -62,17 +61,9 @@ class Routing(BaseModel):
 
 def load_routing(path: Path | None = None) -> Routing:
     """Load routing rules from ``path`` or the built-in file."""
+    raw = read_yaml(path, "routing.yaml", "routing file")
     try:
-        text = (
-            path.read_text(encoding="utf-8")
-            if path is not None
-            else resources.files("cximpact.data")
-            .joinpath("routing.yaml")
-            .read_text(encoding="utf-8")
-        )
-        return Routing.model_validate(yaml.safe_load(text))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"routing file {path} cannot be read: {exc}") from exc
+        return Routing.model_validate(raw)
     except ValidationError as exc:
         err = exc.errors()[0]
         raise ConfigError(
