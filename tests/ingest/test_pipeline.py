@@ -126,3 +126,68 @@ def test_jsonl_and_parquet_readers_feed_the_same_contract(
     a = ingest_file(store, "interactions", tmp_path / "i.parquet", SETTINGS)
     b = ingest_file(store, "interactions", tmp_path / "i.jsonl", SETTINGS)
     assert a.inserted == 50 and b.inserted == 0 and b.accepted == 25
+
+
+def _write(path: Path, rows: list[dict[str, str]]) -> Path:
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path
+
+
+CUSTOMER = {
+    "id": "c1",
+    "start_date": "2020-01-01",
+    "segment": "consumer",
+    "products": "1",
+    "monthly_revenue": "50",
+}
+
+
+def test_corrected_export_updates_rows_and_identical_rows_change_nothing(
+    store: AnalyticsStore, tmp_path: Path
+) -> None:
+    first = ingest_file(store, "customers", _write(tmp_path / "a.csv", [CUSTOMER]), SETTINGS)
+    again = ingest_file(store, "customers", _write(tmp_path / "b.csv", [CUSTOMER]), SETTINGS)
+    fixed = ingest_file(
+        store,
+        "customers",
+        _write(tmp_path / "c.csv", [CUSTOMER | {"segment": "premium"}]),
+        SETTINGS,
+    )
+    assert (first.inserted, again.inserted, again.updated) == (1, 0, 0)
+    assert (fixed.inserted, fixed.updated) == (0, 1)
+    stored = store.read("customers")
+    assert len(stored) == 1 and stored.loc[0, "segment"] == "premium"
+
+
+def test_identifiers_that_are_personal_data_are_pseudonymised_consistently(
+    store: AnalyticsStore, tmp_path: Path
+) -> None:
+    email = "john.doe@example.com"
+    ingest_file(
+        store, "customers", _write(tmp_path / "c.csv", [CUSTOMER | {"id": email}]), SETTINGS
+    )
+    interaction = {
+        "id": "i1",
+        "customer_id": email,
+        "timestamp": "2026-01-01T00:00:00Z",
+        "channel": "chat",
+        "text": "hello",
+    }
+    report = ingest_file(store, "interactions", _write(tmp_path / "i.csv", [interaction]), SETTINGS)
+    assert report.accepted == 1, report.by_rule  # the reference still matches
+    customer_id = store.read("customers").loc[0, "id"]
+    assert customer_id.startswith("pii:") and email not in customer_id
+    assert store.read("interactions").loc[0, "customer_id"] == customer_id
+
+
+def test_quarantine_keeps_only_contract_columns_and_dedupes_reexports(
+    store: AnalyticsStore, tmp_path: Path
+) -> None:
+    bad = CUSTOMER | {"products": "many", "home_address": "12 Secret Lane", "dob": "1970-01-01"}
+    path = _write(tmp_path / "q.csv", [CUSTOMER | {"id": "c2"}, bad])
+    ingest_file(store, "customers", path, SETTINGS)
+    path.write_text(path.read_text() + "\n")  # same rows, different bytes
+    ingest_file(store, "customers", path, SETTINGS)
+    rows = store.read("quarantine")
+    assert len(rows) == 1 and rows.loc[0, "rule"] == "wrong_type"
+    assert "Secret Lane" not in rows.loc[0, "raw"] and "dob" not in rows.loc[0, "raw"]

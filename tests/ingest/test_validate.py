@@ -34,6 +34,13 @@ GOOD = {
         ({"handling_cost": "twelve"}, "wrong_type"),
         ({"resolved": "maybe"}, "wrong_type"),
         ({"customer_id": "nobody"}, "unknown_customer"),
+        ({"handling_cost": "inf"}, "wrong_type"),
+        ({"handling_cost": "1e400"}, "wrong_type"),
+        ({"handling_cost": "-3"}, "out_of_range"),
+        ({"timestamp": "9999-12-31"}, "implausible_date"),
+        ({"timestamp": "1850-01-01"}, "implausible_date"),
+        ({"timestamp": "now"}, "unparsable_date"),
+        ({"timestamp": "13/01/2024"}, "unparsable_date"),  # day-first is ambiguous: refused
     ],
 )
 def test_each_rule_quarantines_with_hint(change: dict[str, str], rule: str) -> None:
@@ -86,3 +93,38 @@ def test_missing_required_column_is_a_contract_error_naming_the_fix() -> None:
 
 def test_rules_all_have_hints() -> None:
     assert set(RULES) == set(FIX_HINTS)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("2026-03-05T10:00:00Z", "2026-03-05 10:00"),
+        ("2026-03-05T10:00:00+02:00", "2026-03-05 08:00"),
+        ("03/05/2026 10:00", "2026-03-05 10:00"),
+        ("05/01/2024", "2024-05-01"),
+        ("15.03.2024", "2024-03-15"),
+        ("2024/03/15", "2024-03-15"),
+    ],
+)
+def test_date_formats_are_read_one_way(raw: str, expected: str) -> None:
+    frame = _frame([GOOD | {"timestamp": raw}])
+    acc = validate_rows(
+        frame,
+        get_contract("interactions"),
+        known_customers={"c1"},
+        max_text_chars=100,
+        max_field_chars=50,
+    ).accepted
+    assert acc.loc[0, "timestamp"] == pd.Timestamp(expected)
+
+
+def test_negative_lifetime_value_is_out_of_range() -> None:
+    frame = _frame([{"customer_id": "c1", "ltv": "-8000"}, {"customer_id": "c2", "ltv": "10"}])
+    result = validate_rows(
+        frame,
+        get_contract("finance"),
+        known_customers={"c1", "c2"},
+        max_text_chars=100,
+        max_field_chars=50,
+    )
+    assert list(result.quarantined["rule"]) == ["out_of_range"]

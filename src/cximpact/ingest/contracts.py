@@ -24,6 +24,7 @@ class FieldSpec:
     type: FieldType
     required: bool = True
     help: str = ""
+    minimum: float | None = None
 
 
 @dataclass(frozen=True)
@@ -58,10 +59,22 @@ CONTRACTS: dict[str, Contract] = {
             _S("id", "id", help="customer id"),
             _S("start_date", "date", help="date the relationship started"),
             _S("segment", "str", help="business segment, e.g. consumer, smb, premium"),
-            _S("products", "int", help="number of products held"),
-            _S("monthly_revenue", "float", help="revenue per month (currency)"),
-            _S("monthly_margin", "float", required=False, help="margin per month (currency)"),
-            _S("finance_ltv", "float", required=False, help="lifetime value from finance"),
+            _S("products", "int", help="number of products held", minimum=0),
+            _S("monthly_revenue", "float", help="revenue per month (currency)", minimum=0),
+            _S(
+                "monthly_margin",
+                "float",
+                required=False,
+                help="margin per month (currency)",
+                minimum=0,
+            ),
+            _S(
+                "finance_ltv",
+                "float",
+                required=False,
+                help="lifetime value from finance",
+                minimum=0,
+            ),
             _S("region", "str", required=False, help="region or country"),
         ),
     ),
@@ -76,8 +89,14 @@ CONTRACTS: dict[str, Contract] = {
             _S("text", "text", help="what the customer said or wrote (PII is redacted)"),
             _S("agent", "str", required=False),
             _S("queue", "str", required=False),
-            _S("duration_seconds", "float", required=False),
-            _S("handling_cost", "float", required=False, help="cost of this contact (currency)"),
+            _S("duration_seconds", "float", required=False, minimum=0),
+            _S(
+                "handling_cost",
+                "float",
+                required=False,
+                help="cost of this contact (currency)",
+                minimum=0,
+            ),
             _S("resolved", "bool", required=False),
         ),
     ),
@@ -104,7 +123,7 @@ CONTRACTS: dict[str, Contract] = {
         key="customer_id",
         fields=(
             _S("customer_id", "id"),
-            _S("ltv", "float", help="lifetime value from the finance system (currency)"),
+            _S("ltv", "float", help="lifetime value from the finance system (currency)", minimum=0),
         ),
     ),
 }

@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 
-from cximpact.ingest.contracts import get_contract
+from cximpact.ingest.contracts import Contract, get_contract
 from cximpact.ingest.mapping import ColumnMapping, apply_mapping, load_mapping
 from cximpact.ingest.readers import read_records
 from cximpact.ingest.redact import redact_series
@@ -17,14 +17,15 @@ from cximpact.ingest.validate import check_columns, validate_rows
 from cximpact.settings import Settings
 from cximpact.store.analytics import AnalyticsStore
 
-__all__ = ["IngestReport", "ingest_file", "ingest_frame"]
+__all__ = ["IngestReport", "ingest_file", "ingest_frame", "pseudonymise"]
 
 
 @dataclass(frozen=True)
 class IngestReport:
     """What happened to a file: ``rows_read == accepted + quarantined`` always.
 
-    ``inserted`` counts accepted rows that were new; the rest were already stored (same id).
+    ``inserted`` counts accepted rows with a new key, ``updated`` stored rows that the file
+    changed (a corrected export wins); the rest were already stored as they are.
     """
 
     kind: str
@@ -33,6 +34,7 @@ class IngestReport:
     accepted: int
     quarantined: int
     inserted: int
+    updated: int = 0
     by_rule: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -84,6 +86,34 @@ def ingest_file(
     return ingest_frame(store, kind, frame, settings, source=str(path), file_sha256=_sha256(path))
 
 
+def pseudonymise(values: pd.Series, region: str) -> pd.Series:
+    """Replace identifiers that are personal data (an email as customer id...) by a stable hash.
+
+    The same identifier always maps to the same ``pii:<16 hex>`` value, so joins across files
+    still work while the address itself is never stored.
+    """
+    text = values.fillna("").astype(str)
+    personal = redact_series(text, region=region) != text
+    if not personal.any():
+        return values
+    hashed = ["pii:" + hashlib.sha256(v.encode("utf-8")).hexdigest()[:16] for v in text[personal]]
+    out = values.copy()
+    out[personal] = hashed
+    return out
+
+
+def _redact_fields(accepted: pd.DataFrame, contract: Contract, region: str) -> pd.DataFrame:
+    """Redact PII from free text and labels."""
+    if accepted.empty:
+        return accepted
+    for spec in contract.fields:
+        column = accepted[spec.name]
+        if spec.type in ("text", "str"):
+            clean = redact_series(column.fillna("").astype(str), region=region)
+            accepted[spec.name] = clean.where(column.notna())
+    return accepted
+
+
 def ingest_frame(
     store: AnalyticsStore,
     kind: str,
@@ -96,6 +126,10 @@ def ingest_frame(
     """Validate, redact and write an already-read frame (all values strings)."""
     contract = get_contract(kind)
     check_columns(frame, contract, source)
+    frame = frame.copy()
+    for spec in contract.fields:  # before validation, so references match pseudonymised keys
+        if spec.type == "id" and spec.name in frame.columns:
+            frame[spec.name] = pseudonymise(frame[spec.name], settings.phone_region)
     known = store.known_keys("customers") if contract.customer_ref else None
     result = validate_rows(
         frame,
@@ -104,16 +138,11 @@ def ingest_frame(
         max_text_chars=settings.max_text_chars,
         max_field_chars=settings.max_field_chars,
     )
-    accepted = result.accepted
-    for spec in contract.fields:
-        if spec.type in ("text", "str") and len(accepted):
-            accepted[spec.name] = redact_series(
-                accepted[spec.name].fillna("").astype(str), region=settings.phone_region
-            ).where(accepted[spec.name].notna())
+    accepted = _redact_fields(result.accepted, contract, settings.phone_region)
     quarantined = result.quarantined
     if len(quarantined):
         quarantined["raw"] = redact_series(quarantined["raw"], region=settings.phone_region)
-    inserted, _ = store.write_batch(
+    inserted, updated, _ = store.write_batch(
         kind, accepted, quarantined, source=source, file_sha256=file_sha256
     )
     by_rule = (
@@ -128,5 +157,6 @@ def ingest_frame(
         accepted=len(accepted),
         quarantined=len(quarantined),
         inserted=inserted,
+        updated=updated,
         by_rule=by_rule,
     )

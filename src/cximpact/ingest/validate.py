@@ -7,7 +7,7 @@ breaks and a hint to fix it, so ``rows_read == accepted + quarantined`` holds by
 from __future__ import annotations
 
 import json
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,7 +25,9 @@ RULES: tuple[str, ...] = (
     "missing_required",
     "empty_text",
     "unparsable_date",
+    "implausible_date",
     "wrong_type",
+    "out_of_range",
     "duplicate_id",
     "unknown_customer",
 )
@@ -36,8 +38,12 @@ FIX_HINTS: dict[str, str] = {
     "missing_required": "fill the required field, or map the right source column with --map",
     "empty_text": "the interaction has no text; export the body or transcript, "
     "not only the subject",
-    "unparsable_date": "use ISO 8601 dates such as 2024-03-15 or 2024-03-15T10:30:00Z",
-    "wrong_type": "the value is not of the declared type (number, integer or true/false)",
+    "unparsable_date": "use ISO 8601 dates such as 2024-03-15 or 2024-03-15T10:30:00Z "
+    "(US month/day/year and day.month.year are read too; day/month/year is ambiguous)",
+    "implausible_date": "the date is before 1900 or in the future; check the export's clock or "
+    "a placeholder such as 9999-12-31",
+    "wrong_type": "the value is not of the declared type (finite number, integer or true/false)",
+    "out_of_range": "the amount or count cannot be negative here; fix the sign or leave it empty",
     "duplicate_id": "the id appears earlier in the same file; keep one row per id",
     "unknown_customer": "ingest the customers file first, or fix the customer id",
 }
@@ -66,11 +72,30 @@ def check_columns(frame: pd.DataFrame, contract: Contract, source: str) -> None:
         )
 
 
+#: Formats tried, in order, after ISO 8601; each is unambiguous within the list.
+_DATE_FORMATS = (
+    "%m/%d/%Y %H:%M:%S",
+    "%m/%d/%Y %H:%M",
+    "%m/%d/%Y",
+    "%d.%m.%Y %H:%M:%S",
+    "%d.%m.%Y %H:%M",
+    "%d.%m.%Y",
+    "%Y/%m/%d %H:%M:%S",
+    "%Y/%m/%d",
+)
+_EARLIEST = pd.Timestamp("1900-01-01")
+
+
 def _parse_datetime(values: pd.Series) -> pd.Series:
-    parsed = pd.to_datetime(values, errors="coerce", utc=True, format="ISO8601")
-    retry = parsed.isna() & (values != "")
-    if retry.any():
-        parsed.loc[retry] = pd.to_datetime(values[retry], errors="coerce", utc=True, format="mixed")
+    """ISO 8601 first, then a fixed list of formats; never guesses (no "now", no day-first)."""
+    text = values.str.strip()
+    digits = text.str.contains(r"\d", regex=True)  # words such as "now" or "today" are not dates
+    parsed = pd.to_datetime(text.where(digits), errors="coerce", utc=True, format="ISO8601")
+    for fmt in _DATE_FORMATS:
+        retry = parsed.isna() & digits
+        if not retry.any():
+            break
+        parsed.loc[retry] = pd.to_datetime(text[retry], errors="coerce", utc=True, format=fmt)
     return parsed.dt.tz_convert("UTC").dt.tz_localize(None)
 
 
@@ -84,6 +109,7 @@ def _parse(field: FieldSpec, values: pd.Series) -> tuple[pd.Series, pd.Series]:
             typed = typed.dt.normalize()
     elif field.type in ("float", "int"):
         typed = pd.to_numeric(values.where(~empty), errors="coerce").astype("float64")
+        typed = typed.where(np.isfinite(typed))  # inf and 1e400 are not amounts
         if field.type == "int":
             integral = typed.isna() | (typed == np.floor(typed))
             typed = typed.where(integral)
@@ -107,6 +133,7 @@ def validate_rows(
     known_customers: Collection[str] | None,
     max_text_chars: int,
     max_field_chars: int,
+    now: pd.Timestamp | None = None,
 ) -> ValidationResult:
     """Validate ``frame`` (all columns strings, index = source row number).
 
@@ -121,7 +148,11 @@ def validate_rows(
         ``None`` skips the check (used for the customers kind itself).
     max_text_chars, max_field_chars
         Longest accepted free text and longest accepted other value.
+    now
+        Latest plausible timestamp (default: one day after the current time, UTC).
     """
+    if now is None:
+        now = pd.Timestamp.now("UTC").tz_localize(None) + pd.Timedelta(days=1)
     columns = {f.name: _column(frame, f) for f in contract.fields}
     n = len(frame)
     broken = {rule: np.zeros(n, dtype=bool) for rule in RULES}
@@ -147,10 +178,11 @@ def validate_rows(
         parsed, failed = _parse(field, values)
         rule = "unparsable_date" if field.type in ("date", "datetime") else "wrong_type"
         mark(rule, failed, field.name)
+        _check_range(field, parsed, now, mark)
         typed[field.name] = parsed
 
     keys = typed[contract.key]
-    earlier_ok = ~np.logical_or.reduce([broken[r] for r in RULES[:6]])
+    earlier_ok = ~np.logical_or.reduce([broken[r] for r in RULES[: RULES.index("duplicate_id")]])
     duplicated = keys.where(earlier_ok).duplicated(keep="first").to_numpy() & earlier_ok
     mark("duplicate_id", duplicated, contract.key)
     if contract.customer_ref is not None and known_customers is not None:
@@ -163,6 +195,18 @@ def validate_rows(
         )
 
     return _split(frame, contract, typed, broken, where)
+
+
+def _check_range(
+    field: FieldSpec,
+    parsed: pd.Series,
+    now: pd.Timestamp,
+    mark: Callable[[str, pd.Series | np.ndarray, str], None],
+) -> None:
+    if field.type in ("date", "datetime"):
+        mark("implausible_date", ((parsed < _EARLIEST) | (parsed > now)).fillna(False), field.name)
+    elif field.minimum is not None:
+        mark("out_of_range", (parsed.astype("float64") < field.minimum).fillna(False), field.name)
 
 
 def _column(frame: pd.DataFrame, field: FieldSpec) -> pd.Series:
@@ -186,7 +230,9 @@ def _split(
     bad = rule != ""
     accepted = pd.DataFrame({name: typed[name] for name in contract.names})[~bad]
     accepted = accepted.reset_index(drop=True)
-    rows = frame[bad]
+    # Keep only the contract's columns: other source columns (names, addresses...) never reach
+    # the store, not even in quarantine.
+    rows = frame.loc[bad, [name for name in contract.names if name in frame.columns]]
     raw = [json.dumps(r, ensure_ascii=False) for r in rows.to_dict(orient="records")]
     quarantined = pd.DataFrame(
         {

@@ -107,15 +107,17 @@ class AnalyticsStore:
         *,
         source: str,
         file_sha256: str,
-    ) -> tuple[int, int]:
-        """Insert new accepted rows and new quarantine rows in one transaction.
+    ) -> tuple[int, int, int]:
+        """Upsert accepted rows and add new quarantine rows, in one transaction.
 
-        Rows whose key is already stored, and quarantine rows already recorded for the same
-        file and row number, are skipped: writing the same batch twice adds nothing.
+        Rows with a new key are inserted; a row whose key is stored with other values replaces
+        it (a corrected export wins); identical rows are left alone. Quarantine rows already
+        recorded (same kind, rule and raw row) are skipped. Writing the same batch twice
+        changes nothing.
 
         Returns
         -------
-        (inserted, quarantine_inserted)
+        (inserted, updated, quarantine_inserted)
         """
         contract = CONTRACTS[kind]
         batch = accepted.assign(
@@ -132,6 +134,13 @@ class AnalyticsStore:
             self.con.begin()
             before = self._count(kind)
             self.con.register("_batch", batch)
+            cols = ", ".join(f'"{name}"' for name in contract.names)
+            changed = (
+                f'SELECT "{key}" FROM (SELECT {cols} FROM _batch '
+                f'WHERE "{key}" IN (SELECT "{key}" FROM {kind}) EXCEPT SELECT {cols} FROM {kind})'
+            )
+            updated = self._scalar(f"SELECT count(*) FROM ({changed})")
+            self._run(f'DELETE FROM {kind} WHERE "{key}" IN ({changed})')
             self._run(
                 f"INSERT INTO {kind} BY NAME SELECT * FROM _batch "
                 f'WHERE "{key}" NOT IN (SELECT "{key}" FROM {kind})'
@@ -141,8 +150,8 @@ class AnalyticsStore:
             self.con.register("_bad", bad)
             self._run(
                 "INSERT INTO quarantine BY NAME SELECT * FROM _bad b WHERE NOT EXISTS ("
-                "SELECT 1 FROM quarantine q WHERE q.kind = b.kind AND "
-                "q.file_sha256 = b.file_sha256 AND q.row_number = b.row_number)"
+                "SELECT 1 FROM quarantine q WHERE q.kind = b.kind AND q.rule = b.rule "
+                "AND q.raw = b.raw)"
             )
             q_inserted = self._count("quarantine") - q_before
             self.con.commit()
@@ -154,15 +163,18 @@ class AnalyticsStore:
         finally:
             self.con.unregister("_batch")
             self.con.unregister("_bad")
-        return inserted, q_inserted
+        return inserted, updated, q_inserted
 
     def _run(self, sql: str) -> None:
         """Execute a statement and drain its result (DuckDB wants results consumed)."""
         self.con.execute(sql).fetchall()
 
-    def _count(self, table: str) -> int:
-        rows = self.con.execute(f"SELECT count(*) FROM {table}").fetchall()
+    def _scalar(self, sql: str) -> int:
+        rows = self.con.execute(sql).fetchall()
         return int(rows[0][0]) if rows else 0
+
+    def _count(self, table: str) -> int:
+        return self._scalar(f"SELECT count(*) FROM {table}")
 
     def count(self, table: str) -> int:
         """Number of rows in ``table``."""
