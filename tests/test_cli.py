@@ -122,3 +122,37 @@ def test_errors_are_one_clear_line_without_traceback(
     assert proc.returncode == 1
     assert "Traceback" not in proc.stderr and message in proc.stderr
     assert proc.stderr.startswith("error:")
+
+
+def test_cases_assign_and_transition_are_audited(ran: Path) -> None:
+    case = json.loads(_invoke("cases", "--db", str(ran), "--json"))[0]
+    moved = json.loads(
+        _invoke(
+            "cases",
+            "--db",
+            str(ran),
+            "transition",
+            str(case["id"]),
+            "accepted",
+            "--actor",
+            "ana",
+            "--json",
+        )
+    )
+    assert moved["state"] == "accepted"
+    owned = json.loads(
+        _invoke(
+            "cases", "assign", str(case["id"]), "bob", "--team", "Ops", "--db", str(ran), "--json"
+        )
+    )
+    assert (owned["owner"], owned["team"]) == ("bob", "Ops")
+    result = runner.invoke(
+        app, ["cases", "transition", str(case["id"]), "closed", "--db", str(ran)]
+    )
+    assert result.exit_code != 0  # accepted -> closed is not allowed, and closing needs a verdict
+
+
+def test_reading_cases_of_a_database_that_was_never_run_is_an_error(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["cases", "--db", str(tmp_path / "typo.duckdb"), "--json"])
+    assert result.exit_code != 0 and "no cases yet" in str(result.exception)
+    assert not (tmp_path / "typo.state.sqlite").exists()

@@ -16,7 +16,7 @@ from cximpact.store.state import StateStore
 def _run(tmp_path: Path, seed: int, customers: int = 20000):
     data = tmp_path / "data"
     write_enterprise(simulate(SimulationConfig(customers=customers, days=180, seed=seed)), data)
-    settings = load_settings(db=tmp_path / "a.duckdb")
+    settings = load_settings(db=tmp_path / "a.duckdb", horizon_days=180)  # truth: the window
     result = run(data, settings, today=date(2026, 7, 1))
     truth = json.loads((data / "truth.json").read_text())
     return result, truth, settings
@@ -49,9 +49,11 @@ def test_recovers_top_three_in_order_and_harmless_at_bottom(tmp_path: Path, seed
 def test_run_twice_is_idempotent_and_cases_are_not_duplicated(tmp_path: Path) -> None:
     first, _, settings = _run(tmp_path, 5, customers=3000)
     assert first.cases and all(created for _, created in first.cases)
-    again = run(tmp_path / "data", settings, today=date(2026, 7, 1))
-    assert all(r.inserted == 0 for r in again.reports)
+    again = run(tmp_path / "data", settings, today=date(2026, 9, 1))
+    assert all(r.inserted == 0 and r.updated == 0 for r in again.reports)
     assert not any(created for _, created in again.cases)
+    due = {c.issue: (c.due, c.measurement_plan) for c, _ in first.cases}
+    assert {c.issue: (c.due, c.measurement_plan) for c, _ in again.cases} == due  # fixed at open
     with StateStore(settings.state_url()) as state:
         open_issues = [c.issue for c in state.list_cases(include_terminal=False)]
     assert len(open_issues) == len(set(open_issues)) == len(first.cases)

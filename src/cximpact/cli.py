@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from cximpact.errors import CximpactError, NotFoundError
+from cximpact.errors import ConfigError, CximpactError, NotFoundError
 from cximpact.settings import Settings, describe_settings, load_settings
 
 app = typer.Typer(
@@ -129,6 +129,10 @@ def ingest(
         str | None, typer.Option("--map", help="Mapping file, or built-in: zendesk, salesforce")
     ] = None,
     delimiter: Annotated[str | None, typer.Option(help="CSV delimiter if not a comma")] = None,
+    fmt: Annotated[
+        str | None,
+        typer.Option("--format", help="csv, tsv, parquet, jsonl or json when the name misleads"),
+    ] = None,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -139,7 +143,7 @@ def ingest(
     cfg = _settings(db)
     with _progress(not as_json) as step, AnalyticsStore(cfg.db) as store:
         step(f"ingesting {file.name}")
-        report = ingest_file(store, kind, file, cfg, mapping=map_, delimiter=delimiter)
+        report = ingest_file(store, kind, file, cfg, mapping=map_, delimiter=delimiter, fmt=fmt)
     data = report.to_dict()
     if as_json:
         _print_json(
@@ -191,13 +195,16 @@ def _show_overview(result: Any, top_customers: int = 8) -> None:
             f"{r.quarantined:,} quarantined[/]"
         )
     source = (
-        "learned from outcomes" if analysis.model.source_ == "model" else "PRIORS (no outcomes yet)"
+        "learned from outcomes"
+        if analysis.model.source_ == "model"
+        else "PRIORS (no outcomes with both churned and retained customers yet)"
     )
     total = float(analysis.exposure.risk["revenue_at_risk"].sum())
     console.print(
         f"\nAs of {analysis.as_of.date()}: {len(analysis.signals):,} interactions, "
         f"{len(analysis.values):,} customers, total revenue at risk {money(total)} "
-        f"(risk {source}; horizon {analysis.window_days} days)\n"
+        f"(risk {source}; horizon {analysis.horizon_days} days, "
+        f"observed window {analysis.window_days} days)\n"
     )
     console.print(issues_table(issues))
     if len(issues):
@@ -222,7 +229,8 @@ def demo(
     from cximpact.simulate import simulate as run_simulation
 
     started = time.perf_counter()
-    out.mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out} is a file; pass a directory for the demo")
     cfg = load_settings(db=out / "cximpact.duckdb")
     for stale in (cfg.db, Path(str(cfg.db) + ".wal"), cfg.db.with_suffix(".state.sqlite")):
         stale.unlink(missing_ok=True)  # a demo starts from a clean slate
@@ -284,10 +292,20 @@ def customers(
         console.print(customers_table(rows, issue, limit))
 
 
-def _state(db: Path | None) -> Any:
+def _state(db: Path | None, ctx: typer.Context | None = None) -> Any:
+    """Open the transactional store of ``--db`` (given here or before the subcommand)."""
     from cximpact.store.state import StateStore
 
-    store = StateStore(_settings(db).state_url())
+    if db is None and ctx is not None and ctx.parent is not None and ctx.parent.params.get("db"):
+        db = ctx.parent.params["db"]
+    settings = _settings(db)
+    sqlite_file = settings.db.with_suffix(".state.sqlite")
+    if settings.database_url is None and not sqlite_file.exists():
+        raise NotFoundError(
+            f"no cases yet: {sqlite_file} does not exist; run `cximpact run --db {settings.db}` "
+            "first, or pass the --db you ran with"
+        )
+    store = StateStore(settings.state_url())
     store.upgrade()
     return store
 
@@ -314,6 +332,7 @@ def cases(
 
 @cases_app.command("show")
 def cases_show(
+    ctx: typer.Context,
     case_id: Annotated[int, typer.Argument(help="Case id.")],
     fmt: Annotated[str, typer.Option("--format", help="md, json")] = "md",
     db: DbOption = None,
@@ -321,14 +340,66 @@ def cases_show(
     """Show one case's business case."""
     from cximpact.report import case_markdown
 
-    with _state(db) as store:
+    if fmt not in ("md", "json"):
+        raise typer.BadParameter(f"--format must be md or json, got {fmt!r}")
+    with _state(db, ctx) as store:
         record = store.get_case(case_id).to_dict()
     if fmt == "json":
         _print_json(record)
-    elif fmt == "md":
-        typer.echo(case_markdown(record))
     else:
-        raise typer.BadParameter(f"--format must be md or json, got {fmt!r}")
+        typer.echo(case_markdown(record))
+
+
+ActorOption = Annotated[
+    str, typer.Option("--actor", envvar="USER", help="Who does it (for the audit log).")
+]
+
+
+@cases_app.command("assign")
+def cases_assign(
+    ctx: typer.Context,
+    case_id: Annotated[int, typer.Argument(help="Case id.")],
+    owner: Annotated[str, typer.Argument(help="New owner.")],
+    team: Annotated[str | None, typer.Option(help="New team.")] = None,
+    actor: ActorOption = "cli",
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Give a case to another owner (audited)."""
+    with _state(db, ctx) as store:
+        record = store.assign(case_id, owner, team=team, actor=actor).to_dict()
+    _print_json(record) if as_json else console.print(
+        f"case {record['id']} ({record['issue']}) now owned by {record['owner']} ({record['team']})"
+    )
+
+
+@cases_app.command("transition")
+def cases_transition(
+    ctx: typer.Context,
+    case_id: Annotated[int, typer.Argument(help="Case id.")],
+    new_state: Annotated[
+        str,
+        typer.Argument(
+            help="accepted, in_progress, fix_deployed, measuring, closed (with --verdict) "
+            "or dismissed (with --reason)"
+        ),
+    ],
+    reason: Annotated[str | None, typer.Option(help="Why (required to dismiss).")] = None,
+    verdict: Annotated[
+        str | None, typer.Option(help="worked, no_evidence or worse (required to close).")
+    ] = None,
+    actor: ActorOption = "cli",
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Move a case along its lifecycle (audited)."""
+    with _state(db, ctx) as store:
+        record = store.transition(
+            case_id, new_state, actor=actor, reason=reason, verdict=verdict
+        ).to_dict()
+    _print_json(record) if as_json else console.print(
+        f"case {record['id']} ({record['issue']}) is now {record['state']}"
+    )
 
 
 def main() -> None:

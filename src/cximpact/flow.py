@@ -48,7 +48,18 @@ __all__ = [
 
 #: Customers first: every other kind refers to them.
 INGEST_ORDER = ("customers", "finance", "outcomes", "transactions", "interactions")
-_SUFFIXES = (".csv", ".csv.gz", ".parquet", ".jsonl", ".jsonl.gz", ".ndjson", ".tsv")
+_SUFFIXES = (
+    ".csv",
+    ".csv.gz",
+    ".tsv",
+    ".tsv.gz",
+    ".parquet",
+    ".jsonl",
+    ".jsonl.gz",
+    ".ndjson",
+    ".ndjson.gz",
+    ".json",
+)
 Step = Callable[[str], None]
 
 
@@ -62,12 +73,16 @@ def find_exports(data_dir: Path) -> dict[str, Path]:
         raise NotFoundError(
             f"data directory {data_dir} does not exist; pass --data DIR with exports"
         )
-    found = {
-        kind: data_dir / f"{kind}{suffix}"
-        for kind in INGEST_ORDER
-        for suffix in _SUFFIXES
-        if (data_dir / f"{kind}{suffix}").is_file()
-    }
+    found: dict[str, Path] = {}
+    for kind in INGEST_ORDER:
+        files = [data_dir / f"{kind}{s}" for s in _SUFFIXES if (data_dir / f"{kind}{s}").is_file()]
+        if len(files) > 1:
+            raise ContractError(
+                f"{data_dir} holds {len(files)} {kind} files {[f.name for f in files]}; "
+                "keep one so nothing is ingested twice or skipped"
+            )
+        if files:
+            found[kind] = files[0]
     if "customers" not in found or "interactions" not in found:
         raise ContractError(
             f"{data_dir} needs at least customers.* and interactions.* (csv, parquet or jsonl); "
@@ -97,6 +112,7 @@ class Analysis:
     values: pd.DataFrame
     model: ChurnRiskModel
     exposure: ExposureResult
+    horizon_days: int = 365
 
 
 def analyse(
@@ -138,6 +154,7 @@ def analyse(
     churned = features.index.isin(churned_ids)
     y = pd.Series(churned.astype(int), index=features.index) if len(outcomes) else None
     model = ChurnRiskModel(prior_churn_rate=settings.prior_churn_rate).fit(features, y)
+    period = window_days if model.source_ == "model" else 365  # priors are annual rates
     step("exposure")
     exposure = compute_exposure(
         features,
@@ -145,6 +162,7 @@ def analyse(
         values,
         customer_signal_summary(signals),
         active=pd.Series(~churned, index=features.index),
+        horizon_factor=settings.horizon_days / period,
     )
     for name, frame in (
         ("signals", signals),
@@ -154,7 +172,7 @@ def analyse(
         ("customer_exposure", exposure.customers),
     ):
         store.replace_table(name, frame)
-    return Analysis(stamp, window_days, signals, values, model, exposure)
+    return Analysis(stamp, window_days, signals, values, model, exposure, settings.horizon_days)
 
 
 def _annual_churn(churned: int, customers: int, window_days: int, settings: Settings) -> float:
@@ -198,7 +216,7 @@ def case_fields(
         issue,
         affected,
         playbook=playbook,
-        horizon_days=analysis.window_days,
+        horizon_days=settings.horizon_days,
         window_days=analysis.window_days,
     )
     churn_rate = float(affected["churn_probability"].mean()) if len(affected) else 0.1
@@ -231,12 +249,16 @@ def open_cases(
     playbook = load_playbook(settings.playbook_file)
     issues = analysis.exposure.issues
     by_issue = dict(tuple(analysis.exposure.customers.groupby("issue")))
+    already_open = {c.issue for c in state.list_cases(include_terminal=False)}
     results = []
     for _, issue in _material(issues, settings).iterrows():  # a handful of issues, not rows
         affected = by_issue.get(issue["issue"], analysis.exposure.customers.iloc[:0])
         fields = case_fields(
             issue, affected, analysis, settings, today, routing=routing, playbook=playbook
         )
+        if issue["issue"] in already_open:  # fixed when the case opened: due date, plan
+            fields.pop("due")
+            fields.pop("measurement_plan")
         results.append(state.upsert_case(str(issue["issue"]), fields))
     return results
 
@@ -256,6 +278,11 @@ def run(
     """Ingest ``data_dir`` (if given), analyse, and open or refresh cases."""
     if data_dir is not None:
         find_exports(data_dir)  # fail before any store is created or touched
+    elif not Path(settings.db).exists():
+        raise NotFoundError(
+            f"{settings.db} does not exist; pass --data DIR with exports to ingest, or the --db "
+            "of an earlier run"
+        )
     with AnalyticsStore(settings.db) as store:
         reports = ingest_directory(store, data_dir, settings, step) if data_dir is not None else []
         analysis = analyse(store, settings, step=step)

@@ -57,7 +57,7 @@ class Settings(BaseSettings):
         0.05,
         ge=0,
         le=1,
-        description="...or when it reaches this share of all attributable revenue at risk.",
+        description="...and this share of all attributable revenue at risk (0 disables it).",
     )
     repeat_contact_days: int = Field(
         14, gt=0, description="A contact on the same root cause within this many days is a repeat."
@@ -109,15 +109,16 @@ def _file_values(path: str | None) -> dict[str, Any]:
 def load_settings(**overrides: Any) -> Settings:
     """Build settings: defaults < config file < environment < explicit ``overrides``."""
     values = _file_values(os.environ.get("CXIMPACT_CONFIG"))
-    env_names = {f"CXIMPACT_{name.upper()}" for name in Settings.model_fields}
     values = {k: v for k, v in values.items() if f"CXIMPACT_{k.upper()}" not in os.environ}
     values.update({k: v for k, v in overrides.items() if v is not None})
     try:
         return Settings(**values)
     except ValidationError as exc:
+        err = exc.errors()[0]
+        name = str(err["loc"][0]) if err["loc"] else "?"
         raise ConfigError(
-            f"invalid settings: {exc.errors()[0]['loc']} {exc.errors()[0]['msg']}; "
-            f"check {sorted(env_names)[0]}… or the CXIMPACT_CONFIG file"
+            f"invalid setting {name}: {err['msg']} (got {err.get('input')!r}); "
+            f"check CXIMPACT_{name.upper()} or the CXIMPACT_CONFIG file"
         ) from exc
 
 

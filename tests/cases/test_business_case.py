@@ -66,6 +66,28 @@ def test_small_issue_recommends_cheap_option() -> None:
     assert case["recommended_response"] != "fix_root_cause"
 
 
+def test_payback_uses_the_horizon_and_losing_options_are_not_recommended() -> None:
+    """Benefit over 6 months at $10k/month against a $25k fix: payback 2.5 months."""
+    case = build_business_case(
+        _issue(revenue_at_risk=100_000.0, repeat_contacts=0),
+        _affected(),
+        playbook=load_playbook(),
+        horizon_days=182,
+        window_days=182,
+    )
+    fix = next(o for o in case["options"] if o["response"] == "fix_root_cause")
+    assert fix["payback_months"] == pytest.approx(25_000 / (60_000 / (182 / 30.4)), abs=0.05)
+    tiny = build_business_case(
+        _issue(revenue_at_risk=50.0, customers=3),
+        _affected(3),
+        playbook=load_playbook(),
+        horizon_days=365,
+        window_days=365,
+    )
+    assert tiny["recommended_response"] == "monitor" and tiny["cost_of_intervention"] == 0
+    assert "monitor" in tiny["narrative"]
+
+
 def test_measurement_plan_mde_shrinks_with_sample_size() -> None:
     small = measurement_plan("retention_call", 200, 0.1, 365)
     large = measurement_plan("retention_call", 20_000, 0.1, 365)

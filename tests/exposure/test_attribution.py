@@ -37,3 +37,13 @@ def test_no_issues_means_no_attributable_risk() -> None:
     result = allocate_attributable_risk(np.array([-2.0, 1.0]), np.zeros((2, 3)))
     assert np.all(result.allocated == 0)
     np.testing.assert_allclose(result.p_full, result.p_base)
+
+
+def test_horizon_conversion_keeps_the_guarantee_and_matches_constant_hazard() -> None:
+    logit = np.array([-2.0, 0.5])
+    contributions = np.array([[1.0, 0.4], [0.0, 2.0]])
+    result = allocate_attributable_risk(logit, contributions, horizon_factor=2.0)
+    np.testing.assert_allclose(result.allocated.sum(axis=1), result.p_full - result.p_base)
+    p = sigmoid(logit)
+    np.testing.assert_allclose(result.p_full, 1 - (1 - p) ** 2)
+    assert np.all(result.p_full > p)

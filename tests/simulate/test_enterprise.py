@@ -59,3 +59,12 @@ def test_planted_pii_is_in_the_raw_text() -> None:
 def test_bad_config_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="customers"):
         SimulationConfig(customers=3)
+
+
+def test_smallest_enterprise_and_unwritable_output(tmp_path: Path) -> None:
+    tiny = simulate(SimulationConfig(customers=50, days=7, seed=0))
+    assert len(tiny.customers) == 50
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    with pytest.raises(ConfigError, match="cannot write"):
+        write_enterprise(tiny, blocker)

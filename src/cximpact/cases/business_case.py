@@ -39,6 +39,18 @@ class PlaybookOption(BaseModel):
     removes_repeat_contacts: bool = False
 
 
+#: The answer when no response pays for itself: keep watching, spend nothing yet.
+_MONITOR: dict[str, Any] = {
+    "response": "monitor",
+    "description": "No response pays for itself at this exposure; keep measuring",
+    "cost": 0.0,
+    "expected_benefit": 0.0,
+    "net_value": 0.0,
+    "roi": None,
+    "payback_months": None,
+}
+
+
 def load_playbook(path: Path | None = None) -> dict[str, PlaybookOption]:
     """Load response options from ``path`` or the built-in playbook."""
     raw = read_yaml(path, "playbook.yaml", "playbook")
@@ -52,7 +64,11 @@ def load_playbook(path: Path | None = None) -> dict[str, PlaybookOption]:
 
 
 def _options(
-    playbook: dict[str, PlaybookOption], customers: int, revenue_at_risk: float, repeat_cost: float
+    playbook: dict[str, PlaybookOption],
+    customers: int,
+    revenue_at_risk: float,
+    repeat_cost: float,
+    horizon_months: float,
 ) -> list[dict[str, Any]]:
     rows = []
     for name, opt in playbook.items():
@@ -61,7 +77,7 @@ def _options(
             repeat_cost if opt.removes_repeat_contacts else 0.0
         )
         net = benefit - cost
-        monthly = benefit / 12.0
+        monthly = benefit / horizon_months
         rows.append(
             {
                 "response": name,
@@ -140,8 +156,8 @@ def build_business_case(
     )
     repeat_cost *= horizon_days / max(window_days, 1)
     rar = float(issue["revenue_at_risk"])
-    options = _options(playbook, int(issue["customers"]), rar, repeat_cost)
-    best = options[0]
+    options = _options(playbook, int(issue["customers"]), rar, repeat_cost, horizon_days / 30.4)
+    best = options[0] if options and options[0]["net_value"] > 0 else _MONITOR
     ranked = affected.sort_values("value", ascending=False).head(top)
     case = {
         "issue": str(issue["issue"]),
@@ -185,13 +201,17 @@ def narrative(case: dict[str, Any], horizon_days: int) -> str:
         else ""
     )
     roi = f"{case['roi']:.1f}x" if case["roi"] is not None else "n/a"
-    return (
+    exposure = (
         f"{case['issue'].replace('_', ' ').capitalize()} puts "
         f"${case['revenue_at_risk']:,.0f} of revenue at "
         f"risk over the next {months} months across {case['customers']:,} customers holding "
         f"${case['aggregate_ltv']:,.0f} of lifetime value{source}; doing nothing costs "
-        f"${case['cost_of_inaction']:,.0f} including repeat contacts. Recommended: "
-        f"{case['recommended_response'].replace('_', ' ')} for "
+        f"${case['cost_of_inaction']:,.0f} including repeat contacts."
+    )
+    if case["recommended_response"] == "monitor":
+        return exposure + " No response in the playbook pays for itself yet: monitor it."
+    return exposure + (
+        f" Recommended: {case['recommended_response'].replace('_', ' ')} for "
         f"${case['cost_of_intervention']:,.0f}, "
         f"expected to protect ${case['expected_benefit']:,.0f} (ROI {roi})."
     )

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["Attribution", "allocate_attributable_risk", "sigmoid"]
+__all__ = ["Attribution", "allocate_attributable_risk", "over_horizon", "sigmoid"]
 
 FloatArray = NDArray[np.float64]
 
@@ -41,7 +41,18 @@ class Attribution:
     allocated: FloatArray  # shape (customers, issues), probabilities
 
 
-def allocate_attributable_risk(logit: FloatArray, contributions: FloatArray) -> Attribution:
+def over_horizon(p: FloatArray, factor: float) -> FloatArray:
+    """Probability over ``factor`` times the period of ``p``: ``1 - (1 - p) ** factor``.
+
+    A constant hazard within the period is assumed (the usual conversion of a churn rate).
+    """
+    out: FloatArray = 1.0 - np.power(1.0 - p, factor)
+    return out
+
+
+def allocate_attributable_risk(
+    logit: FloatArray, contributions: FloatArray, horizon_factor: float = 1.0
+) -> Attribution:
     """Split each customer's issue-driven risk across their issues.
 
     Parameters
@@ -51,6 +62,9 @@ def allocate_attributable_risk(logit: FloatArray, contributions: FloatArray) -> 
     contributions
         Each issue's additive contribution to the log-odds, shape ``(n, k)``; zero where the
         customer does not have the issue.
+    horizon_factor
+        Length of the horizon over the period the log-odds refer to; probabilities are
+        converted with :func:`over_horizon` before they are compared.
 
     Returns
     -------
@@ -58,9 +72,9 @@ def allocate_attributable_risk(logit: FloatArray, contributions: FloatArray) -> 
         ``allocated[i].sum() == p_full[i] - p_base[i]`` for every customer ``i``.
     """
     positive = np.clip(np.asarray(contributions, dtype=float), 0.0, None)
-    p_full = sigmoid(logit)
-    p_base = sigmoid(logit - positive.sum(axis=1))
-    marginal = p_full[:, None] - sigmoid(logit[:, None] - positive)
+    p_full = over_horizon(sigmoid(logit), horizon_factor)
+    p_base = over_horizon(sigmoid(logit - positive.sum(axis=1)), horizon_factor)
+    marginal = p_full[:, None] - over_horizon(sigmoid(logit[:, None] - positive), horizon_factor)
     total = marginal.sum(axis=1)
     share = np.divide(
         marginal, total[:, None], out=np.zeros_like(marginal), where=total[:, None] > 0

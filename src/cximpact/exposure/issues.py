@@ -61,6 +61,14 @@ def customer_signal_summary(signals: pd.DataFrame) -> pd.DataFrame:
         .agg(lambda s: ", ".join(sorted(set(",".join(s).split(",")) - {""})))
     )
     summary = summary.reset_index()
+    counts = [
+        "repeat_contacts",
+        "negative_contacts",
+        "escalations",
+        "churn_language",
+        "competitor_mentions",
+    ]
+    summary[counts] = summary[counts].astype("int64")
     summary["competitors"] = summary["customer_id"].map(competitors).fillna("")
     return summary
 
@@ -81,6 +89,7 @@ def compute_exposure(
     summary: pd.DataFrame,
     *,
     active: pd.Series,
+    horizon_factor: float = 1.0,
 ) -> ExposureResult:
     """Revenue at risk = P(churn) x value; attributable exposure per issue without double counting.
 
@@ -97,10 +106,15 @@ def compute_exposure(
     active
         Boolean Series over ``features.index``: customers who had not churned at ``as_of``.
         Only they carry revenue at risk.
+    horizon_factor
+        Horizon over the period the model's probabilities refer to (the observation window
+        for a learned model, a year for priors).
     """
     X = features.loc[active.reindex(features.index).fillna(False).to_numpy(dtype=bool)]
     contributions = model.issue_contributions(X)
-    attribution = allocate_attributable_risk(model.decision_function(X), contributions)
+    attribution = allocate_attributable_risk(
+        model.decision_function(X), contributions, horizon_factor
+    )
     vals = values.set_index("customer_id").reindex(X.index)
     value = vals["value"].to_numpy(dtype=float)
     issues = [c.removeprefix("issue:") for c in model.issue_columns_]

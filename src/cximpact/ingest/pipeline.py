@@ -9,6 +9,7 @@ from typing import Any
 
 import pandas as pd
 
+from cximpact.errors import ConfigError
 from cximpact.ingest.contracts import Contract, get_contract
 from cximpact.ingest.mapping import ColumnMapping, apply_mapping, load_mapping
 from cximpact.ingest.readers import read_records
@@ -57,6 +58,7 @@ def ingest_file(
     *,
     mapping: str | Path | ColumnMapping | None = None,
     delimiter: str | None = None,
+    fmt: str | None = None,
 ) -> IngestReport:
     """Ingest ``path`` as records of ``kind`` into ``store``.
 
@@ -74,11 +76,18 @@ def ingest_file(
         A built-in mapping name (``zendesk``, ``salesforce``), a mapping file, or a mapping.
     delimiter
         CSV delimiter when it is not a comma.
+    fmt
+        File format when the extension misleads (``csv``, ``tsv``, ``parquet``, ``jsonl``...).
     """
     contract = get_contract(kind)
     column_map = load_mapping(mapping) if isinstance(mapping, str | Path) else mapping
+    if column_map is not None and column_map.kind != kind:
+        raise ConfigError(
+            f"mapping {mapping!s} is for {column_map.kind}, not {kind}; "
+            f"ingest it as `cximpact ingest {column_map.kind} ...` or pick another --map"
+        )
     frame = read_records(
-        path, delimiter=delimiter or (column_map.delimiter if column_map else None)
+        path, fmt=fmt, delimiter=delimiter or (column_map.delimiter if column_map else None)
     )
     if column_map is not None:
         frame = apply_mapping(frame, column_map)

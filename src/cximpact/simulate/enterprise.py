@@ -208,7 +208,8 @@ def _interactions(
     # The first contact happens before any churn; repeats follow within a few weeks.
     last_day = np.where(churn_day[cust] >= 0, churn_day[cust] - 1, cfg.days - 1)
     first = rng.integers(0, np.maximum(last_day, 1) + 1)
-    offsets = np.concatenate([np.arange(c) for c in contacts]) * rng.integers(1, 12, len(cust))
+    nth = np.arange(len(cust)) - np.repeat(np.cumsum(contacts) - contacts, contacts)
+    offsets = nth * rng.integers(1, 12, len(cust))
     day = np.minimum(first + offsets, last_day)
     second = _second_topics(cust, topic, rng)
     will_churn = churn_day[cust] >= 0
@@ -258,6 +259,8 @@ def _interactions(
 
 def _second_topics(cust: np.ndarray, topic: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """For some contacts, another root cause the same customer has (mixed-topic messages)."""
+    if len(cust) < 2:
+        return np.full(len(cust), -1)
     order = np.lexsort((topic, cust))
     c, t = cust[order], topic[order]
     nxt = np.full(len(c), -1)
@@ -389,13 +392,19 @@ def _transactions(
 
 def write_enterprise(enterprise: Enterprise, out: Path) -> dict[str, Path]:
     """Write the exports as CSV files plus ``truth.json`` into ``out``; return the paths."""
-    out.mkdir(parents=True, exist_ok=True)
     paths: dict[str, Path] = {}
-    for kind in ("customers", "interactions", "transactions", "outcomes", "finance"):
-        frame: pd.DataFrame = getattr(enterprise, kind)
-        frame = frame.drop(columns=[c for c in frame.columns if c.startswith("_")])
-        paths[kind] = out / f"{kind}.csv"
-        frame.to_csv(paths[kind], index=False)
-    paths["truth"] = out / "truth.json"
-    paths["truth"].write_text(json.dumps(enterprise.truth, indent=2), encoding="utf-8")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        for kind in ("customers", "interactions", "transactions", "outcomes", "finance"):
+            frame: pd.DataFrame = getattr(enterprise, kind)
+            frame = frame.drop(columns=[c for c in frame.columns if c.startswith("_")])
+            paths[kind] = out / f"{kind}.csv"
+            frame.to_csv(paths[kind], index=False)
+        paths["truth"] = out / "truth.json"
+        paths["truth"].write_text(json.dumps(enterprise.truth, indent=2), encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot write the simulated exports to {out}: {exc.strerror or exc}; "
+            "pass --out with a writable directory"
+        ) from exc
     return paths
