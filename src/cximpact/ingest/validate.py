@@ -121,7 +121,8 @@ def _parse(field: FieldSpec, values: pd.Series) -> tuple[pd.Series, pd.Series]:
         typed[lowered.isin(_FALSE)] = False
     else:
         typed = values.str.strip() if field.type in ("id", "str") else values
-        return typed.astype(object), pd.Series(False, index=values.index)
+        typed = typed.astype(object).where(~empty, None)  # missing is NULL, not ""
+        return typed, pd.Series(False, index=values.index)
     failed = typed.isna() & ~empty
     return typed, failed
 
