@@ -151,6 +151,14 @@ def cases_table(cases: list[dict[str, Any]]) -> Table:
     return table
 
 
+def _ratio(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1f}x"
+
+
+def _months(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1f}"
+
+
 def case_markdown(case: dict[str, Any]) -> str:
     """A case as a Markdown business case."""
     bc = case.get("business_case") or {}
@@ -180,7 +188,7 @@ def case_markdown(case: dict[str, Any]) -> str:
     for o in bc.get("options", []):
         lines.append(
             f"| {o['response']} | {money(o['cost'])} | {money(o['expected_benefit'])} | "
-            f"{money(o['net_value'])} | {o['roi']} | {o['payback_months']} |"
+            f"{money(o['net_value'])} | {_ratio(o['roi'])} | {_months(o['payback_months'])} |"
         )
     lines += [
         "",
