@@ -31,6 +31,8 @@ cases_app = typer.Typer(
     help="List, show, assign and transition cases.", invoke_without_command=True
 )
 app.add_typer(cases_app, name="cases")
+evaluate_app = typer.Typer(help="Measure the models on your own data (prints JSON).")
+app.add_typer(evaluate_app, name="evaluate")
 console = Console()
 err_console = Console(stderr=True)
 
@@ -400,6 +402,54 @@ def cases_transition(
     _print_json(record) if as_json else console.print(
         f"case {record['id']} ({record['issue']}) is now {record['state']}"
     )
+
+
+@evaluate_app.command("churn")
+def evaluate_churn_command(
+    data: Annotated[Path, typer.Option(help="Tabular churn file (CSV, Parquet, JSONL).")],
+    target: Annotated[str, typer.Option(help="Column holding the churn outcome.")],
+    positive: Annotated[
+        str | None, typer.Option(help="Value of --target that means churned (default: guess).")
+    ] = None,
+    id_column: Annotated[str | None, typer.Option(help="Identifier column to leave out.")] = None,
+    folds: Annotated[int, typer.Option(help="Cross-validation folds.")] = 5,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    as_json: JsonOption = True,
+) -> None:
+    """Cross-validated ROC AUC, PR AUC, Brier score and calibration error of the churn model."""
+    from cximpact.risk.evaluate import evaluate_churn
+
+    with _progress(False):
+        result = evaluate_churn(
+            data, target=target, positive=positive, id_column=id_column, folds=folds, seed=seed
+        )
+    _print_json(result)
+
+
+@evaluate_app.command("clv")
+def evaluate_clv_command(
+    transactions: Annotated[Path, typer.Option(help="Transactions file (CSV, Parquet, JSONL).")],
+    calibration_end: Annotated[str, typer.Option(help="Last day of the calibration period.")],
+    customer_column: Annotated[str, typer.Option(help="Customer id column.")] = "customer_id",
+    date_column: Annotated[str, typer.Option(help="Purchase date column.")] = "date",
+    amount_column: Annotated[str, typer.Option(help="Purchase amount column.")] = "amount",
+    holdout_end: Annotated[
+        str | None, typer.Option(help="Last day of the holdout (default: last purchase).")
+    ] = None,
+    as_json: JsonOption = True,
+) -> None:
+    """Fit BG/NBD and Gamma-Gamma on the calibration period; score the holdout."""
+    from cximpact.value.evaluate import evaluate_clv
+
+    result = evaluate_clv(
+        transactions,
+        customer_column=customer_column,
+        date_column=date_column,
+        amount_column=amount_column,
+        calibration_end=calibration_end,
+        holdout_end=holdout_end,
+    )
+    _print_json(result)
 
 
 def main() -> None:
