@@ -41,6 +41,15 @@ def test_recovers_top_three_in_order_and_harmless_at_bottom(tmp_path: Path, seed
     for issue in (i["issue"] for i in truth["issues"] if i["harmless"]):
         if issue in ranked:
             assert ranked.index(issue) > max(ranked.index(m) for m in material), (issue, ranked)
+    # harmless issues are indistinguishable from zero; the top three are clearly not
+    bounds = issues.set_index("issue")
+    for issue in (i["issue"] for i in truth["issues"] if i["harmless"]):
+        if issue in bounds.index:
+            assert bounds.loc[issue, "revenue_at_risk_low"] == 0, issue
+    for issue in true_ranked[:3]:
+        assert bounds.loc[issue, "revenue_at_risk_low"] > 0, issue
+    assert (bounds["revenue_at_risk_low"] <= bounds["revenue_at_risk"] + 1e-6).all()
+    assert (bounds["revenue_at_risk"] <= bounds["revenue_at_risk_high"] + 1e-6).all()
     # dollar figures: the top issue's estimate within 35% of the truth
     estimated_top = float(issues.iloc[0]["revenue_at_risk"])
     assert abs(estimated_top - top) / top < 0.35

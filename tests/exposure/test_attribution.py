@@ -2,6 +2,8 @@
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cximpact.exposure.attribution import allocate_attributable_risk, sigmoid
 
@@ -47,3 +49,31 @@ def test_horizon_conversion_keeps_the_guarantee_and_matches_constant_hazard() ->
     p = sigmoid(logit)
     np.testing.assert_allclose(result.p_full, 1 - (1 - p) ** 2)
     assert np.all(result.p_full > p)
+
+
+@st.composite
+def _customers(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray, float]:
+    n = draw(st.integers(1, 30))
+    k = draw(st.integers(1, 6))
+    finite = st.floats(-6, 6, allow_nan=False)
+    logit = np.array(draw(st.lists(finite, min_size=n, max_size=n)))
+    effects = np.array(draw(st.lists(st.floats(-2, 4), min_size=n * k, max_size=n * k)))
+    mask = np.array(draw(st.lists(st.booleans(), min_size=n * k, max_size=n * k)))
+    factor = draw(st.floats(0.1, 5))
+    return logit, (effects * mask).reshape(n, k), factor
+
+
+@settings(max_examples=300, deadline=None)
+@given(_customers())
+def test_property_allocation_never_double_counts(
+    case: tuple[np.ndarray, np.ndarray, float],
+) -> None:
+    """For any customers and issues: allocations are >= 0, sum to p_full - p_base <= p_full."""
+    logit, contributions, factor = case
+    result = allocate_attributable_risk(logit, contributions, horizon_factor=factor)
+    assert np.all(result.allocated >= -1e-12)
+    np.testing.assert_allclose(
+        result.allocated.sum(axis=1), result.p_full - result.p_base, atol=1e-9
+    )
+    assert np.all(result.allocated.sum(axis=1) <= result.p_full + 1e-9)
+    assert np.all(result.allocated[contributions <= 0] == 0)

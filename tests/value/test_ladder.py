@@ -2,6 +2,8 @@
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cximpact.value.ladder import estimate_values
 
@@ -47,3 +49,28 @@ def test_model_rung_when_no_finance_values_and_default_without_margin() -> None:
     assert out.loc["a", "value"] == pytest.approx(480 * 0.9 / 0.2)
     assert out.loc["a", "value_low"] < out.loc["a", "value"] < out.loc["a", "value_high"]
     assert out.loc["e", "value_source"] == "default" and out.loc["e", "value"] == 9.0
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.floats(0, 5000), min_size=5, max_size=40),
+    st.lists(st.one_of(st.none(), st.floats(0, 1e6)), min_size=5, max_size=40),
+    st.floats(0.01, 0.9),
+)
+def test_property_intervals_contain_the_value(
+    margins: list[float], finance: list[float | None], churn: float
+) -> None:
+    n = min(len(margins), len(finance))
+    customers = pd.DataFrame(
+        {
+            "id": [f"c{i}" for i in range(n)],
+            "segment": ["a", "b"] * (n // 2) + ["a"] * (n % 2),
+            "monthly_revenue": [m * 2 for m in margins[:n]],
+            "monthly_margin": margins[:n],
+            "finance_ltv": finance[:n],
+        }
+    )
+    out = estimate_values(customers, None, default_ltv=100.0, annual_churn=churn)
+    assert (out["value_low"] <= out["value"] + 1e-6).all()
+    assert (out["value"] <= out["value_high"] + 1e-6).all()
+    assert out["value_source"].isin(["finance", "segment", "model", "default"]).all()

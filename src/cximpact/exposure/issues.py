@@ -90,6 +90,7 @@ def compute_exposure(
     *,
     active: pd.Series,
     horizon_factor: float = 1.0,
+    interval_draws: int = 200,
 ) -> ExposureResult:
     """Revenue at risk = P(churn) x value; attributable exposure per issue without double counting.
 
@@ -109,6 +110,8 @@ def compute_exposure(
     horizon_factor
         Horizon over the period the model's probabilities refer to (the observation window
         for a learned model, a year for priors).
+    interval_draws
+        Draws of the parametric bootstrap behind ``revenue_at_risk_low`` / ``_high`` (95%).
     """
     X = features.loc[active.reindex(features.index).fillna(False).to_numpy(dtype=bool)]
     contributions = model.issue_contributions(X)
@@ -149,22 +152,53 @@ def compute_exposure(
         summary.rename(columns={"root_cause": "issue"}), on=["customer_id", "issue"], how="left"
     )
     long["why"] = _why(long)
+    intervals = _bootstrap_intervals(
+        model, X, attribution.p_full, value, issues, horizon_factor, draws=interval_draws
+    )
     return ExposureResult(
-        _rank_issues(long, model),
+        _rank_issues(long, model, intervals),
         long.sort_values(["issue", "value"], ascending=[True, False]),
         risk,
     )
 
 
-def _rank_issues(long: pd.DataFrame, model: ChurnRiskModel) -> pd.DataFrame:
-    grouped = long.assign(
-        rar_low=long["attributable_probability"] * long["value_low"],
-        rar_high=long["attributable_probability"] * long["value_high"],
-    ).groupby("issue")
+def _bootstrap_intervals(
+    model: ChurnRiskModel,
+    X: pd.DataFrame,
+    p_full: np.ndarray,
+    value: np.ndarray,
+    issues: list[str],
+    horizon_factor: float,
+    *,
+    draws: int,
+    level: float = 0.95,
+) -> pd.DataFrame:
+    """Interval of each issue's revenue at risk from the sampling distribution of its effect.
+
+    Each draw of the issue effects (:meth:`ChurnRiskModel.sample_issue_effects`) is pushed
+    through the same allocation, holding every customer's total risk fixed; the interval is the
+    central ``level`` share of the per-issue sums. Only customers with an issue are computed.
+    """
+    flags = X[model.issue_columns_].to_numpy(dtype=float)
+    rows = flags.any(axis=1)
+    flags, p, v = flags[rows], p_full[rows], value[rows]
+    p_window = 1.0 - np.power(1.0 - p, 1.0 / horizon_factor)  # back to the model's period
+    logit = np.log(p_window / (1.0 - p_window))
+    totals = np.empty((draws, len(issues)))
+    for d, effects in enumerate(model.sample_issue_effects(draws)):  # draws, not rows
+        allocated = allocate_attributable_risk(logit, flags * effects, horizon_factor).allocated
+        totals[d] = v @ allocated
+    tail = (1.0 - level) / 2.0 * 100.0
+    low, high = np.percentile(totals, [tail, 100.0 - tail], axis=0)
+    return pd.DataFrame({"revenue_at_risk_low": low, "revenue_at_risk_high": high}, index=issues)
+
+
+def _rank_issues(
+    long: pd.DataFrame, model: ChurnRiskModel, intervals: pd.DataFrame
+) -> pd.DataFrame:
+    grouped = long.groupby("issue")
     issues = grouped.agg(
         revenue_at_risk=("revenue_at_risk", "sum"),
-        revenue_at_risk_low=("rar_low", "sum"),
-        revenue_at_risk_high=("rar_high", "sum"),
         customers=("customer_id", "nunique"),
         aggregate_ltv=("value", "sum"),
         contacts=("contacts", "sum"),
@@ -175,7 +209,9 @@ def _rank_issues(long: pd.DataFrame, model: ChurnRiskModel) -> pd.DataFrame:
         churn_language=("churn_language", "sum"),
         mean_sentiment=("mean_sentiment", "mean"),
     )
+    issues = issues.join(intervals)
     issues["log_odds_effect"] = model.issue_effects_.reindex(issues.index)
+    issues["log_odds_standard_error"] = model.issue_standard_errors_.reindex(issues.index)
     issues["risk_source"] = model.source_
     total = issues["revenue_at_risk"].sum()
     issues["share_of_exposure"] = issues["revenue_at_risk"] / total if total > 0 else 0.0

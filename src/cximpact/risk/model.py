@@ -93,17 +93,34 @@ class ChurnRiskModel:
         self.estimator_ = LogisticRegression(C=self.C, max_iter=2000)
         scaled = (values - self.mean_) / self.scale_
         self.estimator_.fit(scaled, np.asarray(y, dtype=int))
-        self.standard_errors_ = self._standard_errors(scaled)
+        self.covariance_ = self._covariance(scaled)
+        self.standard_errors_ = np.sqrt(np.clip(np.diag(self.covariance_), 0, None))
         return self
 
-    def _standard_errors(self, scaled: np.ndarray) -> np.ndarray:
-        """Coefficient standard errors from the inverse penalised Fisher information."""
+    def _covariance(self, scaled: np.ndarray) -> np.ndarray:
+        """Coefficient covariance: the inverse penalised Fisher information (no intercept)."""
         p = self.estimator_.predict_proba(scaled)[:, 1]
         design = np.column_stack([np.ones(len(scaled)), scaled])
         info = (design * (p * (1 - p))[:, None]).T @ design
         info[1:, 1:] += np.eye(scaled.shape[1]) / self.C
-        cov = np.linalg.pinv(info)
-        return np.asarray(np.sqrt(np.clip(np.diag(cov)[1:], 0, None)), dtype=float)
+        return np.asarray(np.linalg.pinv(info)[1:, 1:], dtype=float)
+
+    def sample_issue_effects(self, draws: int, seed: int = 0) -> np.ndarray:
+        """Draws of the issue effects from their sampling distribution, shape (draws, issues).
+
+        A parametric bootstrap: ``beta ~ N(beta_hat, Sigma)`` over the issue coefficients, with
+        negative draws set to zero (issues never lower risk in the exposure accounting). Priors
+        carry no sampling uncertainty: every draw is the prior effect.
+        """
+        effects = self.issue_effects_.to_numpy(dtype=float)
+        if self.source_ == "prior":
+            return np.tile(effects, (draws, 1))
+        index = [self.columns_.index(c) for c in self.issue_columns_]
+        raw = self.estimator_.coef_[0][index]
+        cov = self.covariance_[np.ix_(index, index)]
+        rng = np.random.default_rng(seed)
+        sampled = rng.multivariate_normal(raw, cov, size=draws, method="cholesky")
+        return np.clip(sampled, 0.0, None)
 
     def _check(self, X: pd.DataFrame) -> np.ndarray:
         if not hasattr(self, "source_"):
