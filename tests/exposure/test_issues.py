@@ -37,3 +37,47 @@ def test_summary_counts_contacts_per_topic_and_splits_cost() -> None:
     assert summary["handling_cost"].sum() == 14.0  # 10 split in two, 4; "other" not an issue
     assert summary.loc[("x", "long_wait"), "competitors"] == "Verizon"
     assert summary.loc[("x", "billing_error"), "escalations"] == 1
+
+
+def test_bootstrap_interval_collapses_to_the_point_without_sampling_noise() -> None:
+    """Priors carry no sampling uncertainty: every draw equals the point estimate, so the
+    bootstrap (long layout) must reproduce the dense allocation exactly."""
+    import numpy as np
+
+    from cximpact.exposure.issues import compute_exposure
+    from cximpact.risk.model import ChurnRiskModel
+
+    rng = np.random.default_rng(1)
+    n = 300
+    features = pd.DataFrame(
+        {
+            "tenure_years": rng.uniform(0, 10, n),
+            "issue:billing_error": (rng.random(n) < 0.3).astype(float),
+            "issue:long_wait": (rng.random(n) < 0.3).astype(float),
+        },
+        index=pd.Index([f"c{i}" for i in range(n)], name="customer_id"),
+    )
+    model = ChurnRiskModel(prior_churn_rate=0.2).fit(features, None)
+    values = pd.DataFrame(
+        {
+            "customer_id": features.index,
+            "segment": "x",
+            "value": rng.uniform(100, 1000, n),
+            "value_low": 50.0,
+            "value_high": 2000.0,
+            "value_source": "finance",
+        }
+    )
+    summary = customer_signal_summary(_signals()).iloc[:0]
+    result = compute_exposure(
+        features,
+        model,
+        values,
+        summary,
+        active=pd.Series(True, index=features.index),
+        horizon_factor=1.5,
+    )
+    issues = result.issues.set_index("issue")
+    np.testing.assert_allclose(issues["revenue_at_risk_low"], issues["revenue_at_risk"], rtol=1e-9)
+    np.testing.assert_allclose(issues["revenue_at_risk_high"], issues["revenue_at_risk"], rtol=1e-9)
+    assert (issues["revenue_at_risk"] > 0).all()

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from cximpact.exposure.attribution import allocate_attributable_risk
+from cximpact.exposure.attribution import allocate_attributable_risk, sigmoid
 from cximpact.risk.model import ChurnRiskModel
 
 __all__ = ["ExposureResult", "compute_exposure", "customer_signal_summary", "issue_flags"]
@@ -29,11 +29,48 @@ def topic_mentions(signals: pd.DataFrame) -> pd.DataFrame:
 
 
 def issue_flags(signals: pd.DataFrame) -> pd.DataFrame:
-    """0/1 per customer and root cause (primary or secondary topic of any contact)."""
-    pairs = topic_mentions(signals)[["customer_id", "topic"]].drop_duplicates()
-    flags = pd.crosstab(pairs["customer_id"], pairs["topic"]).clip(upper=1)
-    flags.columns.name = None
-    return flags
+    """0/1 per customer and root cause (primary or secondary topic of any contact).
+
+    Built from integer codes and one scatter into a dense array (no crosstab): linear in the
+    number of interactions.
+    """
+    customers = np.concatenate(
+        [signals["customer_id"].to_numpy(), signals["customer_id"].to_numpy()]
+    )
+    topics = np.concatenate(
+        [
+            signals["root_cause"].astype(object).to_numpy(),
+            signals["secondary_root_cause"].astype(object).fillna("").to_numpy(),
+        ]
+    )
+    keep = (topics != OTHER) & (topics != "") & pd.notna(topics)
+    customer_codes, customer_ids = pd.factorize(customers[keep], sort=True)
+    topic_codes, topic_names = pd.factorize(topics[keep], sort=True)
+    flags = np.zeros((len(customer_ids), len(topic_names)), dtype=np.int8)
+    flags[customer_codes, topic_codes] = 1
+    return pd.DataFrame(
+        flags, index=pd.Index(customer_ids, name="customer_id"), columns=list(topic_names)
+    )
+
+
+def _competitors_by_customer(mentions: pd.DataFrame) -> pd.Series:
+    """Comma-joined competitor names each customer mentioned, without a per-customer loop.
+
+    Competitor strings have few distinct values: each distinct name gets a bit, customers get
+    the OR of their bits (a grouped max per name), and each distinct set of bits is joined once.
+    """
+    named = mentions.loc[mentions["competitors"].fillna("") != "", ["customer_id", "competitors"]]
+    if named.empty:
+        return pd.Series(dtype=object)
+    exploded = named.assign(name=named["competitors"].str.split(",")).explode("name")
+    exploded["name"] = exploded["name"].str.strip()
+    exploded = exploded[exploded["name"] != ""]
+    table = pd.crosstab(exploded["customer_id"], exploded["name"]) > 0
+    names = np.array(sorted(table.columns))
+    table = table[names]
+    patterns, inverse = np.unique(table.to_numpy(), axis=0, return_inverse=True)
+    joined = np.array([", ".join(names[row]) for row in patterns], dtype=object)  # few patterns
+    return pd.Series(joined[inverse.ravel()], index=table.index)
 
 
 def customer_signal_summary(signals: pd.DataFrame) -> pd.DataFrame:
@@ -55,11 +92,7 @@ def customer_signal_summary(signals: pd.DataFrame) -> pd.DataFrame:
         competitor_mentions=("has_competitor", "sum"),
         last_contact=("timestamp", "max"),
     ).rename_axis(["customer_id", "root_cause"])
-    competitors = (
-        signals.loc[signals["competitors"].fillna("") != ""]
-        .groupby("customer_id")["competitors"]
-        .agg(lambda s: ", ".join(sorted(set(",".join(s).split(",")) - {""})))
-    )
+    competitors = _competitors_by_customer(mentions)
     summary = summary.reset_index()
     counts = [
         "repeat_contacts",
@@ -179,15 +212,30 @@ def _bootstrap_intervals(
     through the same allocation, holding every customer's total risk fixed; the interval is the
     central ``level`` share of the per-issue sums. Only customers with an issue are computed.
     """
-    flags = X[model.issue_columns_].to_numpy(dtype=float)
-    rows = flags.any(axis=1)
-    flags, p, v = flags[rows], p_full[rows], value[rows]
-    p_window = 1.0 - np.power(1.0 - p, 1.0 / horizon_factor)  # back to the model's period
+    # Long layout: one entry per (customer, issue) present, not a dense customers x issues array.
+    rows, cols = np.nonzero(X[model.issue_columns_].to_numpy() > 0)
+    customers, row = np.unique(rows, return_inverse=True)
+    p = np.clip(p_full[customers], 1e-12, 1 - 1e-12)
+    log_survival = np.log1p(-p) / horizon_factor  # back to the model's period ...
+    p_window = -np.expm1(log_survival)
     logit = np.log(p_window / (1.0 - p_window))
+    pair_value = value[customers][row]
+    n = len(customers)
+
+    def horizon(q: np.ndarray) -> np.ndarray:  # ... and forward to the horizon
+        out: np.ndarray = -np.expm1(horizon_factor * np.log1p(-q))
+        return out
+
+    full = horizon(p_window)
     totals = np.empty((draws, len(issues)))
     for d, effects in enumerate(model.sample_issue_effects(draws)):  # draws, not rows
-        allocated = allocate_attributable_risk(logit, flags * effects, horizon_factor).allocated
-        totals[d] = v @ allocated
+        effect = effects[cols]
+        base = horizon(sigmoid(logit - np.bincount(row, effect, minlength=n)))
+        marginal = np.clip(full[row] - horizon(sigmoid(logit[row] - effect)), 0.0, None)
+        total = np.bincount(row, marginal, minlength=n)[row]
+        share = np.divide(marginal, total, out=np.zeros_like(marginal), where=total > 1e-15)
+        allocated = share * np.clip(full - base, 0.0, None)[row]
+        totals[d] = np.bincount(cols, allocated * pair_value, minlength=len(issues))
     tail = (1.0 - level) / 2.0 * 100.0
     low, high = np.percentile(totals, [tail, 100.0 - tail], axis=0)
     return pd.DataFrame({"revenue_at_risk_low": low, "revenue_at_risk_high": high}, index=issues)
