@@ -232,6 +232,7 @@ def _bootstrap_intervals(
         effect = effects[cols]
         base = horizon(sigmoid(logit - np.bincount(row, effect, minlength=n)))
         marginal = np.clip(full[row] - horizon(sigmoid(logit[row] - effect)), 0.0, None)
+        marginal[effect <= 0] = 0.0  # exactly: no effect, no share (not round-off)
         total = np.bincount(row, marginal, minlength=n)[row]
         share = np.divide(marginal, total, out=np.zeros_like(marginal), where=total > 1e-15)
         allocated = share * np.clip(full - base, 0.0, None)[row]
