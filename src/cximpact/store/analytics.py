@@ -7,13 +7,13 @@ one transaction, so a failure leaves nothing half-written.
 from __future__ import annotations
 
 from pathlib import Path
-from types import TracebackType
 
 import duckdb
 import pandas as pd
 
 from cximpact.errors import NotFoundError, StoreError
 from cximpact.ingest.contracts import CONTRACTS, Contract, FieldType
+from cximpact.store._closing import Closing
 
 __all__ = ["DERIVED_TABLES", "AnalyticsStore"]
 
@@ -50,7 +50,7 @@ def _ddl(contract: Contract) -> str:
     )
 
 
-class AnalyticsStore:
+class AnalyticsStore(Closing):
     """DuckDB file with one table per contract kind, ``quarantine`` and derived tables.
 
     Parameters
@@ -79,17 +79,6 @@ class AnalyticsStore:
             for contract in CONTRACTS.values():
                 self._run(_ddl(contract))
             self._run(_QUARANTINE_DDL)
-
-    def __enter__(self) -> AnalyticsStore:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def close(self) -> None:
         self.con.close()

@@ -34,8 +34,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -48,6 +47,7 @@ from sqlalchemy.pool import StaticPool
 
 from cximpact.errors import ContractError, NotFoundError, StateError, StoreError
 from cximpact.settings import Settings
+from cximpact.store._closing import Closing
 from cximpact.store.models import (
     CASE_STATES,
     SEVERITIES,
@@ -262,7 +262,7 @@ class AuditRecord:
         return {name: _iso(getattr(self, name)) for name in self.__dataclass_fields__}
 
 
-class StateStore:
+class StateStore(Closing):
     """Cases and the audit log in one SQL database.
 
     Parameters
@@ -308,17 +308,6 @@ class StateStore:
 
     def __repr__(self) -> str:
         return f"StateStore({self._masked!r})"
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def close(self) -> None:
         """Release every pooled connection; the store cannot be used afterwards."""
