@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -156,3 +157,59 @@ def test_reading_cases_of_a_database_that_was_never_run_is_an_error(tmp_path: Pa
     result = runner.invoke(app, ["cases", "--db", str(tmp_path / "typo.duckdb"), "--json"])
     assert result.exit_code != 0 and "no cases yet" in str(result.exception)
     assert not (tmp_path / "typo.state.sqlite").exists()
+
+
+def test_evaluate_topics_and_sentiment_print_the_documented_keys(tmp_path: Path) -> None:
+    topics = {
+        "billing": [
+            "charged twice on my bill",
+            "wrong amount on my invoice",
+            "double charge again",
+        ],
+        "delivery": ["parcel never arrived", "package is late", "courier lost my order"],
+    }
+    rows = [
+        {"text": f"{t} {i}", "label": k} for k, ts in topics.items() for t in ts for i in range(8)
+    ]
+    pd.DataFrame(rows).to_csv(tmp_path / "train.csv", index=False)
+    pd.DataFrame(rows[::3]).to_csv(tmp_path / "test.csv", index=False)
+    out = json.loads(
+        _invoke(
+            "evaluate",
+            "topics",
+            "--train",
+            str(tmp_path / "train.csv"),
+            "--test",
+            str(tmp_path / "test.csv"),
+            "--json",
+        )
+    )
+    assert {
+        "accuracy",
+        "macro_f1",
+        "oos_precision",
+        "oos_recall",
+        "texts_per_second",
+        "n_train",
+        "n_test",
+    } <= set(out)
+    pd.DataFrame(
+        {
+            "text": ["I love it, great service", "terrible, awful, never again", "ok"],
+            "label": ["positive", "negative", "neutral"],
+        }
+    ).to_csv(tmp_path / "s.csv", index=False)
+    sent = json.loads(
+        _invoke(
+            "evaluate",
+            "sentiment",
+            "--data",
+            str(tmp_path / "s.csv"),
+            "--text-column",
+            "text",
+            "--label-column",
+            "label",
+            "--json",
+        )
+    )
+    assert {"accuracy", "macro_f1", "texts_per_second"} <= set(sent)

@@ -452,6 +452,40 @@ def evaluate_clv_command(
     _print_json(result)
 
 
+@evaluate_app.command("topics")
+def evaluate_topics_command(
+    train: Annotated[Path, typer.Option(help="Labelled interactions to fit on.")],
+    test: Annotated[Path, typer.Option(help="Labelled interactions to score.")],
+    text_column: Annotated[str, typer.Option(help="Text column.")] = "text",
+    label_column: Annotated[str, typer.Option(help="Label column.")] = "label",
+    oos_label: Annotated[
+        str | None, typer.Option(help="Label of out-of-scope rows (expected answer: other).")
+    ] = None,
+    as_json: JsonOption = True,
+) -> None:
+    """Fit the supervised root-cause classifier on TRAIN; accuracy, macro F1, OOS, speed on TEST."""
+    from cximpact.signals.evaluate import evaluate_topics
+
+    _print_json(
+        evaluate_topics(
+            train, test, text_column=text_column, label_column=label_column, oos_label=oos_label
+        )
+    )
+
+
+@evaluate_app.command("sentiment")
+def evaluate_sentiment_command(
+    data: Annotated[Path, typer.Option(help="Texts with positive/neutral/negative labels.")],
+    text_column: Annotated[str, typer.Option(help="Text column.")] = "text",
+    label_column: Annotated[str, typer.Option(help="Label column.")] = "label",
+    as_json: JsonOption = True,
+) -> None:
+    """Accuracy, macro F1 and speed of the sentiment signal against your labels."""
+    from cximpact.signals.evaluate import evaluate_sentiment
+
+    _print_json(evaluate_sentiment(data, text_column=text_column, label_column=label_column))
+
+
 def main() -> None:
     """Entry point: run the app, turning cximpact errors into one clear line and exit code 1."""
     try:
