@@ -419,10 +419,9 @@ def evaluate_churn_command(
     """Cross-validated ROC AUC, PR AUC, Brier score and calibration error of the churn model."""
     from cximpact.risk.evaluate import evaluate_churn
 
-    with _progress(False):
-        result = evaluate_churn(
-            data, target=target, positive=positive, id_column=id_column, folds=folds, seed=seed
-        )
+    result = evaluate_churn(
+        data, target=target, positive=positive, id_column=id_column, folds=folds, seed=seed
+    )
     _print_json(result)
 
 

@@ -21,9 +21,10 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["Attribution", "allocate_attributable_risk", "over_horizon", "sigmoid"]
+__all__ = ["Attribution", "allocate_attributable_risk", "allocate_pairs", "over_horizon", "sigmoid"]
 
 FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.intp]
 
 
 def sigmoid(x: FloatArray) -> FloatArray:
@@ -71,13 +72,48 @@ def allocate_attributable_risk(
     Attribution
         ``allocated[i].sum() == p_full[i] - p_base[i]`` for every customer ``i``.
     """
-    positive = np.clip(np.asarray(contributions, dtype=float), 0.0, None)
-    p_full = over_horizon(sigmoid(logit), horizon_factor)
-    p_base = over_horizon(sigmoid(logit - positive.sum(axis=1)), horizon_factor)
-    marginal = p_full[:, None] - over_horizon(sigmoid(logit[:, None] - positive), horizon_factor)
-    total = marginal.sum(axis=1)
-    share = np.divide(
-        marginal, total[:, None], out=np.zeros_like(marginal), where=total[:, None] > 0
+    contributions = np.asarray(contributions, dtype=float)
+    rows, cols = np.nonzero(contributions > 0)
+    p_full, p_base, pairs = allocate_pairs(
+        np.asarray(logit, dtype=float), rows, contributions[rows, cols], horizon_factor
     )
-    allocated = share * (p_full - p_base)[:, None]
+    allocated = np.zeros_like(contributions)
+    allocated[rows, cols] = pairs
     return Attribution(p_full=p_full, p_base=p_base, allocated=allocated)
+
+
+def allocate_pairs(
+    logit: FloatArray, row: IntArray, effect: FloatArray, horizon_factor: float = 1.0
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """The allocation of :func:`allocate_attributable_risk` on (customer, issue) pairs.
+
+    The long layout costs one entry per issue a customer has, not customers x issues, which is
+    what the bootstrap and large batches need.
+
+    Parameters
+    ----------
+    logit
+        Churn log-odds with every issue, one per customer, shape ``(n,)``.
+    row
+        Customer (index into ``logit``) of each pair.
+    effect
+        The issue's contribution to that customer's log-odds, one per pair; negative effects
+        get no share.
+    horizon_factor
+        As in :func:`allocate_attributable_risk`.
+
+    Returns
+    -------
+    (p_full, p_base, allocated)
+        Per customer, per customer, and per pair; ``allocated`` sums per customer to
+        ``p_full - p_base``.
+    """
+    n = len(logit)
+    positive = np.clip(effect, 0.0, None)
+    p_full = over_horizon(sigmoid(logit), horizon_factor)
+    p_base = over_horizon(sigmoid(logit - np.bincount(row, positive, minlength=n)), horizon_factor)
+    marginal = p_full[row] - over_horizon(sigmoid(logit[row] - positive), horizon_factor)
+    marginal[positive <= 0] = 0.0  # exactly: no effect, no share (not round-off)
+    total = np.bincount(row, marginal, minlength=n)[row]
+    share = np.divide(marginal, total, out=np.zeros_like(marginal), where=total > 0)
+    return p_full, p_base, share * (p_full - p_base)[row]

@@ -7,12 +7,28 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from cximpact.exposure.attribution import allocate_attributable_risk, sigmoid
+from cximpact.exposure.attribution import allocate_attributable_risk, allocate_pairs
 from cximpact.risk.model import ChurnRiskModel
 
 __all__ = ["ExposureResult", "compute_exposure", "customer_signal_summary", "issue_flags"]
 
 OTHER = "other"
+
+
+def _mentions(signals: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Row position, root cause and cost weight of every (interaction, root cause) mention.
+
+    A contact raises its primary topic, and its secondary topic if it has one; ``other`` and
+    empty topics raise nothing. A two-topic contact weighs 0.5 for each.
+    """
+    primary = signals["root_cause"].astype(object).to_numpy()
+    secondary = signals["secondary_root_cause"].astype(object).fillna("").to_numpy()
+    has_second = secondary != ""
+    position = np.concatenate([np.arange(len(signals)), np.flatnonzero(has_second)])
+    topic = np.concatenate([primary, secondary[has_second]])
+    weight = np.concatenate([np.where(has_second, 0.5, 1.0), np.full(has_second.sum(), 0.5)])
+    keep = pd.notna(topic) & (topic != OTHER) & (topic != "")
+    return position[keep], topic[keep], weight[keep]
 
 
 def topic_mentions(signals: pd.DataFrame) -> pd.DataFrame:
@@ -21,11 +37,8 @@ def topic_mentions(signals: pd.DataFrame) -> pd.DataFrame:
     ``weight`` splits a two-topic contact's cost between its topics (0.5 each), so handling cost
     is never counted twice.
     """
-    has_second = (signals["secondary_root_cause"].fillna("") != "").to_numpy()
-    primary = signals.assign(topic=signals["root_cause"], weight=np.where(has_second, 0.5, 1.0))
-    secondary = signals[has_second].assign(topic=signals["secondary_root_cause"], weight=0.5)
-    mentions = pd.concat([primary, secondary], ignore_index=True)
-    return mentions[mentions["topic"] != OTHER]
+    position, topic, weight = _mentions(signals)
+    return signals.iloc[position].assign(topic=topic, weight=weight).reset_index(drop=True)
 
 
 def issue_flags(signals: pd.DataFrame) -> pd.DataFrame:
@@ -34,18 +47,11 @@ def issue_flags(signals: pd.DataFrame) -> pd.DataFrame:
     Built from integer codes and one scatter into a dense array (no crosstab): linear in the
     number of interactions.
     """
-    customers = np.concatenate(
-        [signals["customer_id"].to_numpy(), signals["customer_id"].to_numpy()]
+    position, topic, _ = _mentions(signals)
+    customer_codes, customer_ids = pd.factorize(
+        signals["customer_id"].to_numpy()[position], sort=True
     )
-    topics = np.concatenate(
-        [
-            signals["root_cause"].astype(object).to_numpy(),
-            signals["secondary_root_cause"].astype(object).fillna("").to_numpy(),
-        ]
-    )
-    keep = (topics != OTHER) & (topics != "") & pd.notna(topics)
-    customer_codes, customer_ids = pd.factorize(customers[keep], sort=True)
-    topic_codes, topic_names = pd.factorize(topics[keep], sort=True)
+    topic_codes, topic_names = pd.factorize(topic, sort=True)
     flags = np.zeros((len(customer_ids), len(topic_names)), dtype=np.int8)
     flags[customer_codes, topic_codes] = 1
     return pd.DataFrame(
@@ -148,9 +154,8 @@ def compute_exposure(
     """
     X = features.loc[active.reindex(features.index).fillna(False).to_numpy(dtype=bool)]
     contributions = model.issue_contributions(X)
-    attribution = allocate_attributable_risk(
-        model.decision_function(X), contributions, horizon_factor
-    )
+    logit = model.decision_function(X)
+    attribution = allocate_attributable_risk(logit, contributions, horizon_factor)
     vals = values.set_index("customer_id").reindex(X.index)
     value = vals["value"].to_numpy(dtype=float)
     issues = [c.removeprefix("issue:") for c in model.issue_columns_]
@@ -186,7 +191,7 @@ def compute_exposure(
     )
     long["why"] = _why(long)
     intervals = _bootstrap_intervals(
-        model, X, attribution.p_full, value, issues, horizon_factor, draws=interval_draws
+        model, X, logit, value, issues, horizon_factor, draws=interval_draws
     )
     return ExposureResult(
         _rank_issues(long, model, intervals),
@@ -198,7 +203,7 @@ def compute_exposure(
 def _bootstrap_intervals(
     model: ChurnRiskModel,
     X: pd.DataFrame,
-    p_full: np.ndarray,
+    logit: np.ndarray,
     value: np.ndarray,
     issues: list[str],
     horizon_factor: float,
@@ -209,33 +214,16 @@ def _bootstrap_intervals(
     """Interval of each issue's revenue at risk from the sampling distribution of its effect.
 
     Each draw of the issue effects (:meth:`ChurnRiskModel.sample_issue_effects`) is pushed
-    through the same allocation, holding every customer's total risk fixed; the interval is the
-    central ``level`` share of the per-issue sums. Only customers with an issue are computed.
+    through the same allocation (:func:`allocate_pairs`), holding every customer's log-odds
+    fixed; the interval is the central ``level`` share of the per-issue sums. Only the
+    (customer, issue) pairs present are computed.
     """
-    # Long layout: one entry per (customer, issue) present, not a dense customers x issues array.
     rows, cols = np.nonzero(X[model.issue_columns_].to_numpy() > 0)
     customers, row = np.unique(rows, return_inverse=True)
-    p = np.clip(p_full[customers], 1e-12, 1 - 1e-12)
-    log_survival = np.log1p(-p) / horizon_factor  # back to the model's period ...
-    p_window = -np.expm1(log_survival)
-    logit = np.log(p_window / (1.0 - p_window))
     pair_value = value[customers][row]
-    n = len(customers)
-
-    def horizon(q: np.ndarray) -> np.ndarray:  # ... and forward to the horizon
-        out: np.ndarray = -np.expm1(horizon_factor * np.log1p(-q))
-        return out
-
-    full = horizon(p_window)
     totals = np.empty((draws, len(issues)))
     for d, effects in enumerate(model.sample_issue_effects(draws)):  # draws, not rows
-        effect = effects[cols]
-        base = horizon(sigmoid(logit - np.bincount(row, effect, minlength=n)))
-        marginal = np.clip(full[row] - horizon(sigmoid(logit[row] - effect)), 0.0, None)
-        marginal[effect <= 0] = 0.0  # exactly: no effect, no share (not round-off)
-        total = np.bincount(row, marginal, minlength=n)[row]
-        share = np.divide(marginal, total, out=np.zeros_like(marginal), where=total > 1e-15)
-        allocated = share * np.clip(full - base, 0.0, None)[row]
+        _, _, allocated = allocate_pairs(logit[customers], row, effects[cols], horizon_factor)
         totals[d] = np.bincount(cols, allocated * pair_value, minlength=len(issues))
     tail = (1.0 - level) / 2.0 * 100.0
     low, high = np.percentile(totals, [tail, 100.0 - tail], axis=0)
