@@ -317,7 +317,7 @@ class StateStore(Closing):
     # -- schema -----------------------------------------------------------------------------
 
     def upgrade(self) -> None:
-        """Create or upgrade the schema to the newest migration; a no-op when up to date.
+        """Create or upgrade the schema to the newest migration of every branch; a no-op when up to date.
 
         Raises
         ------
@@ -327,7 +327,7 @@ class StateStore(Closing):
         config = self._alembic_config()
         with self._errors("migrate the schema"), self._engine.begin() as connection:
             config.attributes["connection"] = connection
-            command.upgrade(config, "head")
+            command.upgrade(config, "heads")
 
     def _alembic_config(self) -> Config:
         config = Config()
