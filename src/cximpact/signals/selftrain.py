@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
+
+from cximpact.errors import ConfigError
 
 __all__ = ["self_train_topics"]
 
@@ -26,6 +29,7 @@ def self_train_topics(
     *,
     threshold: float = 0.5,
     min_examples: int = 20,
+    representation: str = "tfidf",
 ) -> tuple[pd.Series, pd.Series]:
     """Fill ``other`` answers of the keyword rules with a self-trained classifier.
 
@@ -41,6 +45,11 @@ def self_train_topics(
         Smallest class probability for the model's answer to replace ``other``.
     min_examples
         Topics with fewer confident keyword examples are not learned.
+    representation
+        ``"tfidf"`` (default): word 1-2-gram TF-IDF. ``"static"``: WordPiece TF-IDF + static
+        embedding (:class:`~cximpact.signals.embeddings.StaticTextFeatures`); on the simulator
+        it lowered root-cause accuracy (0.788 vs 0.828, five seeds, see
+        docs/signals.md) and is slower, so it is not the default.
 
     Returns
     -------
@@ -56,10 +65,7 @@ def self_train_topics(
     confidence = pd.Series(np.nan, index=texts.index)
     if len(learnable) < 2 or not unknown.any():
         return keyword_topics.copy(), confidence
-    vectorizer = TfidfVectorizer(
-        ngram_range=(1, 2), min_df=3, sublinear_tf=True, max_features=200_000
-    )
-    features = vectorizer.fit_transform(texts.fillna("").astype(str))
+    features = _features(texts.fillna("").astype(str), representation)
     model = LogisticRegression(C=4.0, max_iter=300).fit(features[train], labels[train])
     proba = model.predict_proba(features[unknown])
     best = model.classes_[proba.argmax(axis=1)]
@@ -68,3 +74,23 @@ def self_train_topics(
     filled[np.flatnonzero(unknown)[sure]] = best[sure]
     confidence.iloc[np.flatnonzero(unknown)[sure]] = proba.max(axis=1)[sure]
     return pd.Series(filled, index=texts.index), confidence
+
+
+def _features(texts: pd.Series, representation: str) -> sparse.csr_matrix:
+    """Features of every text for the self-trained classifier.
+
+    Raises
+    ------
+    ConfigError
+        Unknown ``representation``.
+    """
+    if representation == "static":
+        from cximpact.signals.embeddings import StaticTextFeatures
+
+        return StaticTextFeatures(min_df=3).fit_transform(texts)
+    if representation == "tfidf":
+        vectorizer = TfidfVectorizer(
+            ngram_range=(1, 2), min_df=3, sublinear_tf=True, max_features=200_000
+        )
+        return vectorizer.fit_transform(texts)
+    raise ConfigError(f"unknown representation {representation!r}. Fix: use static or tfidf")
