@@ -8,7 +8,6 @@ revenue at risk; the recommendation is the option with the best expected net val
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from cximpact._config import read_yaml
 from cximpact.errors import ConfigError
+from cximpact.measure.design import plan_measurement
 
 __all__ = [
     "PlaybookOption",
@@ -24,8 +24,6 @@ __all__ = [
     "load_playbook",
     "measurement_plan",
 ]
-
-_Z_ALPHA, _Z_POWER = 1.959964, 0.841621  # two-sided 5% test, 80% power
 
 
 class PlaybookOption(BaseModel):
@@ -93,38 +91,19 @@ def _options(
 
 
 def measurement_plan(
-    response: str, customers: int, churn_rate: float, horizon_days: int
+    response: str,
+    customers: int,
+    churn_rate: float,
+    horizon_days: int,
+    **design: Any,
 ) -> dict[str, Any]:
-    """The plan fixed when a case opens: method, metric, comparison group, MDE, duration.
+    """The plan fixed when a case opens (see :func:`cximpact.measure.design.plan_measurement`).
 
-    For customer-level actions a randomised 10% holdout; for a root-cause fix, a pre/post
-    comparison of the affected cohort's churn with contact-volume adjustment. The minimum
-    detectable effect is the two-proportion MDE at 5% significance and 80% power, relative to
-    the baseline churn rate.
+    Randomised holdout for customer-level actions; phased rollout, interrupted time series or
+    pre/post with volume adjustment for a root-cause fix, depending on the data; the holdout's
+    size comes from the two-proportion sample-size formula for the target effect.
     """
-    p = min(max(churn_rate, 1e-4), 0.99)
-    if response == "fix_root_cause":
-        n_t = n_c = max(customers, 1)
-        method, group = (
-            "pre_post_volume_adjusted",
-            "affected customers in the window before the fix",
-        )
-    else:
-        n_c = max(round(customers * 0.1), 1)
-        n_t = max(customers - n_c, 1)
-        method, group = (
-            "randomised_holdout",
-            "10% of eligible customers held out (hash of customer and case)",
-        )
-    mde = (_Z_ALPHA + _Z_POWER) * math.sqrt(p * (1 - p) * (1 / n_t + 1 / n_c))
-    return {
-        "method": method,
-        "metric": "churn of affected customers and attributable revenue at risk",
-        "comparison_group": group,
-        "baseline_churn_rate": round(p, 4),
-        "minimum_detectable_effect": round(min(mde / p, 10.0), 3),
-        "duration_days": min(horizon_days, 90),
-    }
+    return plan_measurement(response, customers, churn_rate, horizon_days, **design)
 
 
 def build_business_case(
@@ -168,12 +147,20 @@ def build_business_case(
             round(float(issue["revenue_at_risk_low"]), 2),
             round(float(issue["revenue_at_risk_high"]), 2),
         ],
+        "expected_lost_revenue": round(rar, 2),
         "repeat_contact_cost": round(repeat_cost, 2),
         "cost_of_inaction": round(rar + repeat_cost, 2),
+        "cost_of_inaction_interval": [
+            round(float(issue["revenue_at_risk_low"]) + repeat_cost, 2),
+            round(float(issue["revenue_at_risk_high"]) + repeat_cost, 2),
+        ],
+        "horizon_days": horizon_days,
         "options": options,
         "recommended_response": best["response"],
+        "recommended_description": best["description"],
         "cost_of_intervention": best["cost"],
         "expected_benefit": best["expected_benefit"],
+        "net_value": best["net_value"],
         "roi": best["roi"],
         "payback_months": best["payback_months"],
         "risk_source": str(issue["risk_source"]),

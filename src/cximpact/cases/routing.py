@@ -1,4 +1,4 @@
-"""Routing rules (who owns an issue), severity and due dates, loaded from a YAML file."""
+"""Routing rules (who owns an issue, who their manager is), severity and due dates, from YAML."""
 
 from __future__ import annotations
 
@@ -21,11 +21,15 @@ class RoutingRule(BaseModel):
     model_config = ConfigDict(extra="forbid")
     root_cause: list[str] = Field(default_factory=list)
     segment: list[str] = Field(default_factory=list)
+    channel: list[str] = Field(default_factory=list)
     team: str
     owner: str
 
-    def matches(self, root_cause: str, segment: str | None) -> bool:
+    def matches(self, root_cause: str, segment: str | None, channel: str | None = None) -> bool:
+        """Whether every non-empty condition holds for this issue."""
         if self.root_cause and root_cause not in self.root_cause:
+            return False
+        if self.channel and channel not in self.channel:
             return False
         return not (self.segment and segment not in self.segment)
 
@@ -47,12 +51,27 @@ class Routing(BaseModel):
     )
     managers: dict[str, str] = Field(default_factory=dict)
 
-    def route(self, root_cause: str, segment: str | None = None) -> tuple[str, str]:
-        """Team and owner for a root cause (and the dominant segment, when rules use it)."""
+    def route(
+        self, root_cause: str, segment: str | None = None, channel: str | None = None
+    ) -> tuple[str, str]:
+        """Team and owner for a root cause (and the dominant segment and channel, when used)."""
         for rule in self.rules:
-            if rule.matches(root_cause, segment):
+            if rule.matches(root_cause, segment, channel):
                 return rule.team, rule.owner
         return self.fallback.team, self.fallback.owner
+
+    def manager_of(self, owner: str) -> str:
+        """Who an overdue case of ``owner`` is escalated to.
+
+        The owner's entry in ``managers``; else the fallback owner's manager; else the
+        fallback owner itself (an owner who is the fallback escalates to nobody new, so the
+        fallback's manager must be set for escalation to leave the team).
+        """
+        if owner in self.managers:
+            return self.managers[owner]
+        if self.fallback.owner in self.managers:
+            return self.managers[self.fallback.owner]
+        return self.fallback.owner
 
     def due(self, severity: str, opened: date) -> date:
         """Due date: opening day plus the severity's SLA."""
