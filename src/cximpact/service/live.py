@@ -1,0 +1,488 @@
+"""The live path: one writer stores, one scorer publishes, requests answer when visible.
+
+DuckDB allows one writer, so every write of the service (ingest from the API or from NATS, and
+the batch refit) goes through one :class:`Ingestor`. It runs two threads in a pipeline:
+
+* the **writer** takes every waiting request at once (group commit) and validates, redacts and
+  stores them in one transaction (:mod:`cximpact.service.batching`, the steps of the CLI's
+  :func:`~cximpact.ingest.pipeline.ingest_frame`); it also runs the batch refit;
+* the **scorer** takes what the writer stored, scores the new or changed interactions against
+  the models fitted by the last batch ``analyse`` (:class:`~cximpact.service.scoring.LiveScorer`),
+  audits, publishes a new immutable :class:`~cximpact.service.scoring.LiveView` (readers pick
+  it up without locks), answers the requests, and then opens or refreshes the cases of the
+  issues that moved.
+
+While the scorer works on one batch the writer stores the next, so the two use both cores.
+A request is answered only once the view that shows its interactions is published. What is
+incremental and what needs a batch refit is listed in ``docs/service.md``.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from cximpact.errors import CximpactError, StoreError
+from cximpact.flow import analyse, case_fields, open_cases
+from cximpact.ingest.contracts import get_contract
+from cximpact.ingest.pipeline import IngestReport
+from cximpact.ingest.validate import check_columns
+from cximpact.service.batching import ingest_frames, rounds
+from cximpact.service.scoring import LiveScorer, LiveView, find_interaction
+from cximpact.settings import Settings
+from cximpact.store.analytics import DERIVED_TABLES, AnalyticsStore
+from cximpact.store.state import StateStore
+
+__all__ = [
+    "AuditRow",
+    "IngestOutcome",
+    "Ingestor",
+    "LiveScorer",
+    "LiveView",
+    "find_interaction",
+    "records_frame",
+]
+
+log = logging.getLogger(__name__)
+AuditRow = tuple[str, str, str, int, dict[str, Any]]
+"""One audit entry: actor, action, entity, entity id, what the write produced."""
+_CASE_REFRESH_CHANGE = 0.05  # refresh an open case when its issue's exposure moved this much
+_CASE_REFRESH_SECONDS = 1.0  # ...but not more often than this
+_MAX_GROUP = 256  # requests in one group commit
+
+
+@dataclass(frozen=True)
+class IngestOutcome:
+    """What one request's records became: the ingest report plus how many were scored live."""
+
+    report: IngestReport
+    scored: int
+    view_version: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the report's counts, ``scored`` and the snapshot version that shows them."""
+        return self.report.to_dict() | {"scored": self.scored, "view_version": self.view_version}
+
+
+def records_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
+    """JSON records as an ingest frame: every value a string, missing values ``None``.
+
+    Parameters
+    ----------
+    records : list of dict
+        Field name to JSON scalar (strings, numbers, booleans or null).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per record, object columns, as the file readers produce them.
+    """
+    frame = pd.DataFrame.from_records(records).astype(object)
+
+    def _text(value: Any) -> Any:
+        if value is None or (isinstance(value, float) and np.isnan(value)):
+            return None
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        return str(value)
+
+    return frame.map(_text) if len(frame) else frame
+
+
+@dataclass
+class _Job:
+    kind: str
+    frame: pd.DataFrame | None
+    source: str
+    actor: str
+    future: Future[Any] = field(default_factory=Future)
+
+
+@dataclass
+class _Stored:
+    """What the writer hands the scorer: answered requests and the rows to score."""
+
+    done: list[tuple[_Job, IngestReport]]
+    changed: list[pd.DataFrame]
+
+
+@dataclass
+class _Install:
+    """A refit's result, installed by the scorer in order with the batches before it."""
+
+    job: _Job
+    scorer: LiveScorer
+    summary: dict[str, Any]
+
+
+class Ingestor:
+    """The single writer of the analytics store, and the holder of the current view.
+
+    Parameters
+    ----------
+    settings : Settings
+        Store locations and ingest limits.
+    state : StateStore
+        The transactional store: cases and the audit log.
+    audit : callable, optional
+        ``audit(rows)`` with rows ``(actor, action, entity, entity_id, after)``; every write is
+        recorded through it, one transaction per batch.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        state: StateStore,
+        audit: Callable[[list[AuditRow]], None] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.state = state
+        self.audit = audit
+        self.store = AnalyticsStore(settings.db)
+        self.view = LiveView.empty()
+        self.scorer: LiveScorer | None = None
+        self._jobs: queue.Queue[_Job | None] = queue.Queue()
+        self._stored: queue.Queue[_Stored | _Install | None] = queue.Queue()
+        self._writer = threading.Thread(
+            target=self._write_loop, name="cximpact-writer", daemon=True
+        )
+        self._scoring = threading.Thread(
+            target=self._score_loop, name="cximpact-scorer", daemon=True
+        )
+        self._batches = 0
+        self._last_batch_ms = 0.0
+        self._dirty: set[str] = set()  # material issues whose case may need opening or refreshing
+        self._refreshed: dict[str, float] = {}
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    def start(self, *, refit: bool = True) -> None:
+        """Start both threads; refit first when the store holds data (and ``refit``)."""
+        has_data = self.store.count("interactions") and self.store.count("customers")
+        self._writer.start()
+        self._scoring.start()
+        if refit and has_data:
+            self.refit(actor="system:startup")
+
+    @property
+    def running(self) -> bool:
+        """Whether the writer runs."""
+        return self._writer.is_alive()
+
+    def stop(self) -> None:
+        """Finish queued work, write the live view's derived tables, close the store."""
+        if self._writer.is_alive():
+            self._jobs.put(None)
+            self._writer.join()
+            self._scoring.join()
+        try:
+            self._persist()
+        finally:
+            self.store.close()
+
+    # -- requests (any thread) ----------------------------------------------------------------
+
+    def submit(self, kind: str, frame: pd.DataFrame, *, source: str, actor: str) -> Future[Any]:
+        """Queue records of ``kind``; the future resolves to an :class:`IngestOutcome`."""
+        get_contract(kind)
+        job = _Job(kind, frame, source, actor)
+        self._jobs.put(job)
+        return job.future
+
+    def ingest(self, kind: str, frame: pd.DataFrame, *, source: str, actor: str) -> IngestOutcome:
+        """Ingest and wait: return once the records are stored, scored and visible."""
+        outcome: IngestOutcome = self.submit(kind, frame, source=source, actor=actor).result()
+        return outcome
+
+    def refit(self, *, actor: str) -> dict[str, Any]:
+        """Run the batch analysis and open or refresh cases; wait for it."""
+        job = _Job("refit", None, "refit", actor)
+        self._jobs.put(job)
+        result: dict[str, Any] = job.future.result()
+        return result
+
+    @contextmanager
+    def reader(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A read cursor on the analytics store, for one thread's use."""
+        cursor = self.store.con.cursor()
+        try:
+            yield cursor
+        finally:
+            cursor.close()
+
+    @property
+    def stats(self) -> dict[str, Any]:
+        """Batches written since start, the last one's duration (ms), requests waiting."""
+        return {
+            "batches": self._batches,
+            "last_batch_ms": round(self._last_batch_ms, 2),
+            "queued": self._jobs.qsize(),
+        }
+
+    # -- the writer thread --------------------------------------------------------------------
+
+    def _write_loop(self) -> None:
+        try:
+            while (jobs := _drain(self._jobs)) is not None:
+                self._write(jobs)
+        finally:
+            self._stored.put(None)
+
+    def _write(self, jobs: list[_Job]) -> None:
+        started = time.perf_counter()
+        ingests = [j for j in jobs if j.kind != "refit"]
+        try:
+            self._stored.put(self._store_group(ingests))
+        except Exception as exc:  # every waiting request gets the error, the thread lives
+            for job in ingests:
+                if not job.future.done():
+                    job.future.set_exception(_as_cximpact(exc))
+        for job in (j for j in jobs if j.kind == "refit"):
+            try:
+                self._stored.put(self._refit(job))
+            except Exception as exc:
+                job.future.set_exception(_as_cximpact(exc))
+        self._batches += 1
+        self._last_batch_ms = (time.perf_counter() - started) * 1000
+
+    def _store_group(self, jobs: list[_Job]) -> _Stored:
+        """Write every request (grouped by kind and source, keys never overlapping in a round)."""
+        stored = _Stored([], [])
+        groups: dict[tuple[str, str], list[_Job]] = {}
+        for job in jobs:
+            groups.setdefault((job.kind, job.source), []).append(job)
+        for (kind, source), members in groups.items():
+            ready = [job for job in members if _columns_ok(job)]
+            frames = [job.frame for job in ready if job.frame is not None]
+            for round_ in rounds(frames, kind, self.settings.phone_region):
+                batch = [ready[i] for i in round_]
+                try:
+                    result = ingest_frames(
+                        self.store, kind, [frames[i] for i in round_], self.settings, source=source
+                    )
+                except Exception as exc:
+                    for job in batch:
+                        job.future.set_exception(_as_cximpact(exc))
+                    continue
+                stored.done.extend(zip(batch, result.reports, strict=True))
+                if kind == "interactions" and len(result.changed):
+                    stored.changed.append(result.changed)
+        return stored
+
+    def _refit(self, job: _Job) -> _Install:
+        started = time.perf_counter()
+        analysis = analyse(self.store, self.settings)
+        customers = self.store.read("customers")
+        outcomes = self.store.read("outcomes")
+        churned_at = pd.to_datetime(outcomes["churn_date"]) <= analysis.as_of
+        churned = {str(c) for c in outcomes.loc[churned_at, "customer_id"]}
+        cases = open_cases(self.state, analysis, self.settings)
+        summary = {
+            "as_of": str(analysis.as_of),
+            "interactions": len(analysis.signals),
+            "customers": len(analysis.values),
+            "issues": len(analysis.exposure.issues),
+            "risk_source": str(analysis.model.source_),
+            "cases_opened": sum(1 for _, created in cases if created),
+            "cases_refreshed": sum(1 for _, created in cases if not created),
+            "seconds": round(time.perf_counter() - started, 3),
+        }
+        return _Install(job, LiveScorer(analysis, customers, churned, self.settings), summary)
+
+    # -- the scorer thread --------------------------------------------------------------------
+
+    def _score_loop(self) -> None:
+        while True:
+            try:
+                item = self._stored.get(timeout=_CASE_REFRESH_SECONDS)
+            except queue.Empty:
+                self._idle()
+                continue
+            if item is None:
+                return
+            items, stop = _merged(item, self._stored)
+            for each in items:
+                try:
+                    self._publish(each)
+                except Exception as exc:
+                    jobs = [each.job] if isinstance(each, _Install) else [j for j, _ in each.done]
+                    for job in jobs:
+                        if not job.future.done():
+                            job.future.set_exception(_as_cximpact(exc))
+            self._idle()  # cases follow right after the answers, well within a second
+            if stop:
+                return
+
+    def _publish(self, item: _Stored | _Install) -> None:
+        if isinstance(item, _Install):
+            self.scorer = item.scorer
+            self.view = item.scorer.first_view(self.view.version + 1)
+            if self.audit is not None:
+                self.audit([(item.job.actor, "refit", "analysis", 0, item.summary)])
+            item.job.future.set_result(item.summary)
+            return
+        scored = False
+        if item.changed and self.scorer is not None:
+            new = pd.concat(item.changed, ignore_index=True).drop_duplicates("id", keep="last")
+            self.view = self.scorer.score(self.view, new)
+            self._mark_cases(self.view, set(new["customer_id"]))
+            scored = True
+        if self.audit is not None:
+            self.audit(
+                [
+                    (job.actor, "ingest", job.kind, 0, _audit_counts(report))
+                    for job, report in item.done
+                    if report.inserted or report.updated or report.quarantined
+                ]
+            )
+        for job, report in item.done:
+            live = scored and job.kind == "interactions"
+            count = report.inserted + report.updated if live else 0
+            job.future.set_result(IngestOutcome(report, count, self.view.version))
+
+    def _idle(self) -> None:
+        try:
+            self._flush_cases()
+        except Exception:  # the next batch or idle tick retries; the scorer must live
+            log.exception("refreshing cases failed")
+
+    def _mark_cases(self, after: LiveView, customers: set[str]) -> None:
+        """Mark the material issues these customers touch (:meth:`_flush_cases` writes)."""
+        touched = set(after.customers.loc[after.customers["customer_id"].isin(customers), "issue"])
+        issues = after.issues[after.issues["issue"].isin(touched)]
+        material = issues[
+            (issues["revenue_at_risk"] >= self.settings.case_threshold_amount)
+            & (issues["share_of_exposure"] >= self.settings.case_threshold_share)
+        ]
+        self._dirty |= {str(i) for i in material["issue"]}
+
+    def _flush_cases(self) -> None:
+        """Open a case for a material issue without one at once; refresh an open case when its
+        issue's exposure moved by more than 5%, at most once a second per case."""
+        if not self._dirty or self.scorer is None:
+            return
+        open_now = {c.issue: c for c in self.state.list_cases(include_terminal=False)}
+        issues = self.view.issues
+        amounts = dict(
+            zip(issues["issue"].astype(str), issues["revenue_at_risk"].astype(float), strict=True)
+        )
+        now = time.monotonic()
+        for name in sorted(self._dirty):  # a handful of issues, not rows
+            case = open_now.get(name)
+            if name not in amounts:
+                self._dirty.discard(name)
+                continue
+            if case is not None:
+                moved = abs(amounts[name] - case.revenue_at_risk)
+                if moved <= _CASE_REFRESH_CHANGE * max(case.revenue_at_risk, 1.0):
+                    self._dirty.discard(name)
+                    continue
+                if now - self._refreshed.get(name, -1e9) < _CASE_REFRESH_SECONDS:
+                    continue  # stays dirty; the next tick writes it
+            self._write_case(name, refresh=case is not None)
+            self._refreshed[name] = now
+            self._dirty.discard(name)
+
+    def _write_case(self, name: str, *, refresh: bool) -> None:
+        assert self.scorer is not None
+        view = self.view
+        fields = case_fields(
+            view.issues[view.issues["issue"] == name].iloc[0],
+            view.customers[view.customers["issue"] == name],
+            self.scorer.analysis,
+            self.settings,
+            date.today(),
+            routing=self.scorer.routing,
+            playbook=self.scorer.playbook,
+        )
+        if refresh:  # fixed when the case opened
+            fields.pop("due")
+            fields.pop("measurement_plan")
+        self.state.upsert_case(name, fields, actor="system:live")
+
+    def _persist(self) -> None:
+        """Write the live view's derived tables, so a reader of the file sees the live state."""
+        view = self.view
+        if not view.ready:
+            return
+        frames = (view.signals, None, view.risk, view.issues, view.customers)
+        for name, frame in zip(DERIVED_TABLES, frames, strict=True):
+            if frame is not None:
+                self.store.replace_table(name, frame)
+
+
+def _drain(jobs: queue.Queue[_Job | None]) -> list[_Job] | None:
+    """Block for one job, then take every job already waiting (group commit); None to stop."""
+    first = jobs.get()
+    if first is None:
+        return None
+    taken = [first]
+    while len(taken) < _MAX_GROUP:
+        try:
+            more = jobs.get_nowait()
+        except queue.Empty:
+            break
+        if more is None:
+            jobs.put(None)  # stop after this group
+            break
+        taken.append(more)
+    return taken
+
+
+def _merged(
+    first: _Stored | _Install, waiting: queue.Queue[_Stored | _Install | None]
+) -> tuple[list[_Stored | _Install], bool]:
+    """``first`` and every item already waiting, consecutive stored batches merged into one
+    (one scoring pass for all of them); whether the stop signal was among them."""
+    items: list[_Stored | _Install] = [first]
+    stop = False
+    while True:
+        try:
+            more = waiting.get_nowait()
+        except queue.Empty:
+            break
+        if more is None:
+            stop = True
+            break
+        last = items[-1]
+        if isinstance(more, _Stored) and isinstance(last, _Stored):
+            items[-1] = _Stored(last.done + more.done, last.changed + more.changed)
+        else:
+            items.append(more)
+    return items, stop
+
+
+def _columns_ok(job: _Job) -> bool:
+    assert job.frame is not None
+    try:
+        check_columns(job.frame, get_contract(job.kind), job.source)
+    except CximpactError as exc:
+        job.future.set_exception(exc)
+        return False
+    return True
+
+
+def _audit_counts(report: IngestReport) -> dict[str, Any]:
+    data = report.to_dict()
+    keys = ("kind", "source", "rows_read", "accepted", "quarantined", "inserted", "updated")
+    return {k: data[k] for k in keys}
+
+
+def _as_cximpact(exc: Exception) -> Exception:
+    """Errors we raise on purpose pass through; anything else is logged and named a store error."""
+    if isinstance(exc, CximpactError):
+        return exc
+    log.exception("writer failed")
+    return StoreError(f"the writer failed: {type(exc).__name__}: {exc}; see the server log")

@@ -1,0 +1,170 @@
+"""The live path: a posted interaction is redacted, scored and visible when the POST returns."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from .conftest import Running
+
+
+def _post(running: Running, records: list[dict[str, Any]]) -> dict[str, Any]:
+    response = running.client.post(
+        "/api/v1/ingest/interactions",
+        headers=running.headers("analyst"),
+        json={"records": records},
+    )
+    assert response.status_code == 200, response.text
+    result: dict[str, Any] = response.json()
+    return result
+
+
+def _issue(running: Running, name: str) -> dict[str, Any]:
+    rows = running.client.get("/api/v1/issues?limit=500", headers=running.headers("viewer"))
+    return next(r for r in rows.json()["items"] if r["issue"] == name)
+
+
+@pytest.fixture(scope="module")
+def case_issue(running: Running) -> dict[str, Any]:
+    """An issue with an open case, one text that raises it, and customers who never raised it."""
+    services = running.app.state.services
+    view = services.ingestor.view
+    cases = running.client.get("/api/v1/cases?state=open", headers=running.headers("admin"))
+    issue = cases.json()["items"][-1]["issue"]
+    example = view.signals[view.signals["root_cause"] == issue].iloc[0]
+    sample = running.client.get(
+        f"/api/v1/interactions/{example['interaction_id']}", headers=running.headers("analyst")
+    ).json()
+    carriers = set(view.customers.loc[view.customers["issue"] == issue, "customer_id"])
+    fresh = [c for c in view.risk["customer_id"] if c not in carriers][:40]
+    return {"issue": issue, "text": sample["text"], "customers": fresh}
+
+
+def test_posted_interactions_move_issue_exposure_and_customers(
+    running: Running, case_issue: dict[str, Any]
+) -> None:
+    issue = case_issue["issue"]
+    before = _issue(running, issue)
+    customer = case_issue["customers"][0]
+    result = _post(
+        running,
+        [
+            {
+                "id": "live-a",
+                "customer_id": customer,
+                "timestamp": "2026-04-28T09:00:00Z",
+                "channel": "email",
+                "text": case_issue["text"] + " write to jo@example.com",
+            }
+        ],
+    )
+    assert result["inserted"] == 1 and result["scored"] == 1
+    scored = running.client.get("/api/v1/interactions/live-a", headers=running.headers("analyst"))
+    assert scored.json()["root_cause"] == issue and "jo@example.com" not in scored.json()["text"]
+    after = _issue(running, issue)
+    assert after["customers"] == before["customers"] + 1
+    assert after["revenue_at_risk"] > before["revenue_at_risk"]
+    carriers = running.client.get(
+        f"/api/v1/issues/{issue}/customers?limit=500", headers=running.headers("analyst")
+    ).json()["items"]
+    assert customer in {r["customer_id"] for r in carriers}
+    detail = running.client.get(f"/api/v1/customers/{customer}", headers=running.headers("admin"))
+    assert any(i["issue"] == issue for i in detail.json()["issues"])
+
+
+def test_resending_the_same_interactions_changes_nothing(
+    running: Running, case_issue: dict[str, Any]
+) -> None:
+    record = {
+        "id": "live-b",
+        "customer_id": case_issue["customers"][1],
+        "timestamp": "2026-04-28T10:00:00Z",
+        "channel": "chat",
+        "text": case_issue["text"],
+    }
+    first = _post(running, [record])
+    issues_before = running.client.get("/api/v1/issues", headers=running.headers("viewer")).json()
+    metrics_before = running.client.get("/api/v1/metrics", headers=running.headers("viewer")).json()
+    again = _post(running, [record])
+    assert first["inserted"] == 1 and again["inserted"] == 0 and again["scored"] == 0
+    assert again["view_version"] == first["view_version"]
+    assert running.client.get("/api/v1/issues", headers=running.headers("viewer")).json() == (
+        issues_before
+    )
+    metrics_after = running.client.get("/api/v1/metrics", headers=running.headers("viewer")).json()
+    assert metrics_after["interactions_stored"] == metrics_before["interactions_stored"]
+
+
+def test_live_exposure_refreshes_the_issue_case(
+    running: Running, case_issue: dict[str, Any]
+) -> None:
+    issue = case_issue["issue"]
+    records = [
+        {
+            "id": f"live-c-{i}",
+            "customer_id": customer,
+            "timestamp": "2026-04-29T10:00:00Z",
+            "channel": "phone",
+            "text": case_issue["text"],
+        }
+        for i, customer in enumerate(case_issue["customers"][2:])
+    ]
+    _post(running, records)
+    amount = _issue(running, issue)["revenue_at_risk"]
+    for _ in range(50):  # a case refreshes at most once a second: wait for the writer's tick
+        cases = running.client.get("/api/v1/cases?state=open", headers=running.headers("admin"))
+        mine = next(c for c in cases.json()["items"] if c["issue"] == issue)
+        if mine["revenue_at_risk"] == pytest.approx(amount, rel=0.06):
+            break
+        time.sleep(0.1)
+    assert mine["revenue_at_risk"] == pytest.approx(amount, rel=0.06)
+    engine = create_engine(running.settings.state_url())
+    with engine.connect() as connection:
+        actors = (
+            connection.execute(
+                text("SELECT actor FROM audit_log WHERE entity = 'case' AND entity_id = :id"),
+                {"id": mine["id"]},
+            )
+            .scalars()
+            .all()
+        )
+    engine.dispose()
+    assert "system:live" in actors
+
+
+def test_stopping_writes_the_live_view_to_the_store(enterprise_dir: Path, tmp_path: Path) -> None:
+    from cximpact.service.auth import TokenStore
+    from cximpact.service.live import Ingestor, records_frame
+    from cximpact.settings import load_settings
+    from cximpact.store.analytics import AnalyticsStore
+
+    db = tmp_path / "cx.duckdb"
+    shutil.copy(enterprise_dir / "base.duckdb", db)
+    settings = load_settings(db=db)
+    tokens = TokenStore(settings.state_url())
+    tokens.upgrade()
+    ingestor = Ingestor(settings, tokens, tokens.record)
+    ingestor.start(refit=True)
+    customer = str(ingestor.view.risk["customer_id"].iloc[0])
+    record = {
+        "id": "persist-1",
+        "customer_id": customer,
+        "timestamp": "2026-04-30T09:00:00Z",
+        "channel": "chat",
+        "text": "charged twice for one order",
+    }
+    outcome = ingestor.ingest("interactions", records_frame([record]), source="t", actor="t")
+    live_issues = ingestor.view.issues
+    ingestor.stop()
+    tokens.close()
+    assert outcome.scored == 1
+    with AnalyticsStore(db, read_only=True) as store:
+        signals = store.read("signals")
+        issues = store.read("issue_exposure")
+    assert "persist-1" in set(signals["interaction_id"])
+    assert issues["revenue_at_risk"].sum() == pytest.approx(live_issues["revenue_at_risk"].sum())
