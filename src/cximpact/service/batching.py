@@ -90,7 +90,9 @@ def _changed_keys(before: pd.DataFrame, after: pd.DataFrame, key: str) -> set[st
     new = after.set_index(key).astype(str)
     fresh = set(new.index.difference(old.index).astype(str))
     common = new.index.intersection(old.index)
-    differs = (new.loc[common] != old.loc[common, new.columns]).any(axis=1)
+    a, b = new.loc[common], old.loc[common, new.columns]
+    same = (a == b) | (a.isna() & b.isna())  # missing equals missing (pandas 3 strings keep NaN)
+    differs = ~same.all(axis=1)
     return fresh | set(differs[differs].index.astype(str))
 
 
