@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy.stats import spearmanr
+from scipy.stats import kendalltau, spearmanr
 
 from cximpact.flow import run
 from cximpact.settings import load_settings
@@ -72,6 +72,25 @@ def one_seed(customers: int, days: int, routine: float, seed: int) -> dict[str, 
             / issues["revenue_at_risk"].max()
         ),
         "top_issue_relative_error": float(abs(estimated[0] - true[0]) / true[0]),
+        "kendall_tau_cximpact": float(kendalltau(true, estimated).statistic),
+        "kendall_tau_volume_baseline": float(kendalltau(true, volume).statistic),
+        "harmful_relative_errors": {
+            n: round(float((e - t) / t), 4)
+            for n, e, t in zip(names, estimated, true, strict=True)
+            if n not in harmless and t > 0
+        },
+        "harmful_within_20pct": float(
+            np.mean(
+                [
+                    abs(e - t) <= 0.2 * t
+                    for n, e, t in zip(names, estimated, true, strict=True)
+                    if n not in harmless
+                ]
+            )
+        ),
+        "harmless_interval_includes_zero": bool(
+            (issues["revenue_at_risk_low"].reindex(list(harmless)).fillna(0) == 0).all()
+        ),
         "flow_seconds": elapsed,
         "simulate_seconds": simulated,
         "interactions_per_second": len(enterprise.interactions) / elapsed,
@@ -86,15 +105,17 @@ def main() -> None:
         "--routine", type=float, default=0.5, help="routine contacts per customer-year"
     )
     parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--first-seed", type=int, default=0)
     args = parser.parse_args()
     rows = []
-    for seed in range(args.seeds):
+    for seed in range(args.first_seed, args.first_seed + args.seeds):
         row = one_seed(args.customers, args.days, args.routine, seed)
         rows.append(row)
         print(
             f"seed {seed}: {row['interactions']:,} interactions, spearman {row['spearman_cximpact']:.2f} "
             f"(volume baseline {row['spearman_volume_baseline']:.2f}), top3 {row['top3_cximpact']} "
-            f"(baseline {row['top3_volume_baseline']}), harmless max {row['harmless_max_share_of_top']:.1%} "
+            f"(baseline {row['top3_volume_baseline']}), kendall tau {row['kendall_tau_cximpact']:.2f} "
+            f"(baseline {row['kendall_tau_volume_baseline']:.2f}), harmful within 20% {row['harmful_within_20pct']:.0%}, harmless max {row['harmless_max_share_of_top']:.1%} "
             f"of top, flow {row['flow_seconds']:.1f}s = {row['interactions_per_second']:,.0f} interactions/s"
         )
     summary = {
@@ -106,6 +127,11 @@ def main() -> None:
             np.mean([r["spearman_volume_baseline"] for r in rows])
         ),
         "top3_rate_cximpact": float(np.mean([r["top3_cximpact"] for r in rows])),
+        "mean_kendall_tau_cximpact": float(np.mean([r["kendall_tau_cximpact"] for r in rows])),
+        "mean_kendall_tau_volume_baseline": float(
+            np.mean([r["kendall_tau_volume_baseline"] for r in rows])
+        ),
+        "harmful_within_20pct": float(np.mean([r["harmful_within_20pct"] for r in rows])),
         "top3_rate_volume_baseline": float(np.mean([r["top3_volume_baseline"] for r in rows])),
         "mean_interactions_per_second": float(
             np.mean([r["interactions_per_second"] for r in rows])
@@ -114,7 +140,9 @@ def main() -> None:
     print(
         f"\nrank correlation with truth: cximpact {summary['mean_spearman_cximpact']:.2f} vs "
         f"contact-volume baseline {summary['mean_spearman_volume_baseline']:.2f}; top-3 in order: "
-        f"{summary['top3_rate_cximpact']:.0%} vs {summary['top3_rate_volume_baseline']:.0%}; "
+        f"{summary['top3_rate_cximpact']:.0%} vs {summary['top3_rate_volume_baseline']:.0%}; Kendall tau "
+        f"{summary['mean_kendall_tau_cximpact']:.2f} vs {summary['mean_kendall_tau_volume_baseline']:.2f}; harmful "
+        f"issues within 20% of truth: {summary['harmful_within_20pct']:.0%}; "
         f"throughput {summary['mean_interactions_per_second']:,.0f} interactions/s (whole flow, 1 process)"
     )
     results = RESULTS_DIR / f"flow-{args.customers}c-{args.days}d.json"

@@ -15,8 +15,12 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from cximpact.actions.commands import actions_app, worker_command
+from cximpact.cases.commands import cases_app, evaluate_measurement_command, monitor_command
 from cximpact.errors import ConfigError, CximpactError, NotFoundError
+from cximpact.service.commands import consume, serve, tokens_app
 from cximpact.settings import Settings, describe_settings, load_settings
+from cximpact.signals.commands import topics_app
 
 app = typer.Typer(
     name="cximpact",
@@ -27,12 +31,17 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-cases_app = typer.Typer(
-    help="List, show, assign and transition cases.", invoke_without_command=True
-)
 app.add_typer(cases_app, name="cases")
+app.command("monitor")(monitor_command)
 evaluate_app = typer.Typer(help="Measure the models on your own data (prints JSON).")
 app.add_typer(evaluate_app, name="evaluate")
+evaluate_app.command("measurement")(evaluate_measurement_command)
+app.add_typer(tokens_app, name="tokens")
+app.command("serve")(serve)
+app.command("consume")(consume)
+app.add_typer(actions_app, name="actions")
+app.command("worker")(worker_command)
+app.add_typer(topics_app, name="topics")
 console = Console()
 err_console = Console(stderr=True)
 
@@ -294,116 +303,6 @@ def customers(
         console.print(customers_table(rows, issue, limit))
 
 
-def _state(db: Path | None, ctx: typer.Context | None = None) -> Any:
-    """Open the transactional store of ``--db`` (given here or before the subcommand)."""
-    from cximpact.store.state import StateStore
-
-    if db is None and ctx is not None and ctx.parent is not None and ctx.parent.params.get("db"):
-        db = ctx.parent.params["db"]
-    settings = _settings(db)
-    sqlite_file = settings.db.with_suffix(".state.sqlite")
-    if settings.database_url is None and not sqlite_file.exists():
-        raise NotFoundError(
-            f"no cases yet: {sqlite_file} does not exist; run `cximpact run --db {settings.db}` "
-            "first, or pass the --db you ran with"
-        )
-    store = StateStore(settings.state_url())
-    store.upgrade()
-    return store
-
-
-@cases_app.callback()
-def cases(
-    ctx: typer.Context,
-    db: DbOption = None,
-    as_json: JsonOption = False,
-    state: Annotated[str | None, typer.Option(help="Only cases in this state.")] = None,
-) -> None:
-    """List cases (without a subcommand)."""
-    if ctx.invoked_subcommand is not None:
-        return
-    with _state(db) as store:
-        records = [c.to_dict() for c in store.list_cases(state=state)]
-    if as_json:
-        _print_json(records)
-    else:
-        from cximpact.report import cases_table
-
-        console.print(cases_table(records))
-
-
-@cases_app.command("show")
-def cases_show(
-    ctx: typer.Context,
-    case_id: Annotated[int, typer.Argument(help="Case id.")],
-    fmt: Annotated[str, typer.Option("--format", help="md, json")] = "md",
-    db: DbOption = None,
-) -> None:
-    """Show one case's business case."""
-    from cximpact.report import case_markdown
-
-    if fmt not in ("md", "json"):
-        raise typer.BadParameter(f"--format must be md or json, got {fmt!r}")
-    with _state(db, ctx) as store:
-        record = store.get_case(case_id).to_dict()
-    if fmt == "json":
-        _print_json(record)
-    else:
-        typer.echo(case_markdown(record))
-
-
-ActorOption = Annotated[
-    str, typer.Option("--actor", envvar="USER", help="Who does it (for the audit log).")
-]
-
-
-@cases_app.command("assign")
-def cases_assign(
-    ctx: typer.Context,
-    case_id: Annotated[int, typer.Argument(help="Case id.")],
-    owner: Annotated[str, typer.Argument(help="New owner.")],
-    team: Annotated[str | None, typer.Option(help="New team.")] = None,
-    actor: ActorOption = "cli",
-    db: DbOption = None,
-    as_json: JsonOption = False,
-) -> None:
-    """Give a case to another owner (audited)."""
-    with _state(db, ctx) as store:
-        record = store.assign(case_id, owner, team=team, actor=actor).to_dict()
-    _print_json(record) if as_json else console.print(
-        f"case {record['id']} ({record['issue']}) now owned by {record['owner']} ({record['team']})"
-    )
-
-
-@cases_app.command("transition")
-def cases_transition(
-    ctx: typer.Context,
-    case_id: Annotated[int, typer.Argument(help="Case id.")],
-    new_state: Annotated[
-        str,
-        typer.Argument(
-            help="accepted, in_progress, fix_deployed, measuring, closed (with --verdict) "
-            "or dismissed (with --reason)"
-        ),
-    ],
-    reason: Annotated[str | None, typer.Option(help="Why (required to dismiss).")] = None,
-    verdict: Annotated[
-        str | None, typer.Option(help="worked, no_evidence or worse (required to close).")
-    ] = None,
-    actor: ActorOption = "cli",
-    db: DbOption = None,
-    as_json: JsonOption = False,
-) -> None:
-    """Move a case along its lifecycle (audited)."""
-    with _state(db, ctx) as store:
-        record = store.transition(
-            case_id, new_state, actor=actor, reason=reason, verdict=verdict
-        ).to_dict()
-    _print_json(record) if as_json else console.print(
-        f"case {record['id']} ({record['issue']}) is now {record['state']}"
-    )
-
-
 @evaluate_app.command("churn")
 def evaluate_churn_command(
     data: Annotated[Path, typer.Option(help="Tabular churn file (CSV, Parquet, JSONL).")],
@@ -460,14 +359,27 @@ def evaluate_topics_command(
     oos_label: Annotated[
         str | None, typer.Option(help="Label of out-of-scope rows (expected answer: other).")
     ] = None,
+    mode: Annotated[
+        str, typer.Option(help="supervised (learn from TRAIN) or few-shot (--taxonomy).")
+    ] = "supervised",
+    taxonomy: Annotated[
+        Path | None,
+        typer.Option(help="Few-shot taxonomy YAML; TRAIN then only calibrates the threshold."),
+    ] = None,
     as_json: JsonOption = True,
 ) -> None:
-    """Fit the supervised root-cause classifier on TRAIN; accuracy, macro F1, OOS, speed on TEST."""
+    """Fit a root-cause classifier on TRAIN; accuracy, macro F1, OOS, speed on TEST."""
     from cximpact.signals.evaluate import evaluate_topics
 
     _print_json(
         evaluate_topics(
-            train, test, text_column=text_column, label_column=label_column, oos_label=oos_label
+            train,
+            test,
+            text_column=text_column,
+            label_column=label_column,
+            oos_label=oos_label,
+            mode=mode,
+            taxonomy=taxonomy,
         )
     )
 
@@ -477,12 +389,17 @@ def evaluate_sentiment_command(
     data: Annotated[Path, typer.Option(help="Texts with positive/neutral/negative labels.")],
     text_column: Annotated[str, typer.Option(help="Text column.")] = "text",
     label_column: Annotated[str, typer.Option(help="Label column.")] = "label",
+    train: Annotated[
+        Path | None, typer.Option(help="Labelled texts to fit a model on (else: the rules).")
+    ] = None,
     as_json: JsonOption = True,
 ) -> None:
     """Accuracy, macro F1 and speed of the sentiment signal against your labels."""
     from cximpact.signals.evaluate import evaluate_sentiment
 
-    _print_json(evaluate_sentiment(data, text_column=text_column, label_column=label_column))
+    _print_json(
+        evaluate_sentiment(data, text_column=text_column, label_column=label_column, train=train)
+    )
 
 
 def main() -> None:

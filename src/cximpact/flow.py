@@ -20,6 +20,7 @@ from cximpact.cases.business_case import (
     load_playbook,
     measurement_plan,
 )
+from cximpact.cases.lifecycle import escalate_overdue, material_issues, recent_evidence
 from cximpact.cases.routing import Routing, load_routing, severity_of
 from cximpact.errors import ContractError, NotFoundError
 from cximpact.exposure.issues import (
@@ -29,12 +30,14 @@ from cximpact.exposure.issues import (
     issue_flags,
 )
 from cximpact.ingest.pipeline import IngestReport, ingest_file
+from cximpact.monitor.detect import detect
 from cximpact.risk.model import ChurnRiskModel, customer_features
 from cximpact.settings import Settings
 from cximpact.signals.compute import compute_signals
 from cximpact.store.analytics import AnalyticsStore
 from cximpact.store.state import CaseRecord, StateStore
 from cximpact.value.ladder import estimate_values
+from cximpact.value.models import model_values
 
 __all__ = [
     "INGEST_ORDER",
@@ -140,6 +143,18 @@ def analyse(
     outcomes = store.read("outcomes")
     churned_ids = outcomes.loc[pd.to_datetime(outcomes["churn_date"]) <= stamp, "customer_id"]
     step("lifetime value")
+    computed = model_values(
+        customers,
+        outcomes[pd.to_datetime(outcomes["churn_date"]) <= stamp],
+        store.read("transactions"),
+        window_start=interactions["timestamp"].min().floor("D"),
+        as_of=stamp,
+        years=settings.ltv_years,
+        discount_rate=settings.discount_rate,
+        purchase_margin_rate=settings.purchase_margin_rate,
+    )
+    for note in computed.notes:
+        step(note)
     values = estimate_values(
         customers,
         store.read("finance"),
@@ -148,9 +163,15 @@ def analyse(
         if len(outcomes)
         else settings.prior_churn_rate,
         discount_rate=settings.discount_rate,
+        model_values=computed.values,
     )
     step("churn risk")
-    features = customer_features(customers, issue_flags(signals), as_of=stamp)
+    features = customer_features(
+        customers,
+        issue_flags(signals),
+        as_of=stamp,
+        signals=signals if settings.risk_language_signals else None,
+    )
     churned = features.index.isin(churned_ids)
     y = pd.Series(churned.astype(int), index=features.index) if len(outcomes) else None
     model = ChurnRiskModel(prior_churn_rate=settings.prior_churn_rate).fit(features, y)
@@ -184,8 +205,11 @@ def _annual_churn(churned: int, customers: int, window_days: int, settings: Sett
 
 
 def _material(issues: pd.DataFrame, settings: Settings) -> pd.DataFrame:
-    keep = (issues["revenue_at_risk"] >= settings.case_threshold_amount) & (
-        issues["share_of_exposure"] >= settings.case_threshold_share
+    keep = material_issues(
+        issues,
+        amount=settings.case_threshold_amount,
+        share=settings.case_threshold_share,
+        mode=settings.case_threshold_mode,
     )
     return issues[keep]
 
@@ -210,7 +234,9 @@ def case_fields(
 ) -> dict[str, Any]:
     """Fields of the case for one material issue: business case, owner, severity, due date."""
     segment = str(affected["segment"].mode().iat[0]) if len(affected) else None
-    team, owner = routing.route(str(issue["issue"]), segment)
+    contacts = analysis.signals[analysis.signals["root_cause"] == issue["issue"]]
+    channel = str(contacts["channel"].mode().iat[0]) if len(contacts) else None
+    team, owner = routing.route(str(issue["issue"]), segment, channel)
     severity = severity_of(float(issue["share_of_exposure"]), _concentration(affected))
     case = build_business_case(
         issue,
@@ -218,10 +244,21 @@ def case_fields(
         playbook=playbook,
         horizon_days=settings.horizon_days,
         window_days=analysis.window_days,
+        top=25,
     )
+    case |= {"dominant_segment": segment, "dominant_channel": channel}
     churn_rate = float(affected["churn_probability"].mean()) if len(affected) else 0.1
+    history = contacts["timestamp"].max() - contacts["timestamp"].min() if len(contacts) else None
     plan = measurement_plan(
-        case["recommended_response"], case["customers"], churn_rate, settings.horizon_days
+        case["recommended_response"],
+        case["customers"],
+        churn_rate,
+        settings.horizon_days,
+        segments=[str(s) for s in affected["segment"].dropna().unique()] if len(affected) else [],
+        history_days=history.days if history is not None else 0,
+        target_effect=settings.measurement_target_effect,
+        power=settings.measurement_power,
+        holdout_share=settings.measurement_holdout_share,
     )
     case["measurement_plan"] = plan
     return {
@@ -243,23 +280,46 @@ def case_fields(
 def open_cases(
     state: StateStore, analysis: Analysis, settings: Settings, *, today: date | None = None
 ) -> list[tuple[CaseRecord, bool]]:
-    """Open (or refresh) one case per issue whose exposure crosses the thresholds."""
+    """Open or refresh one case per material issue; flag the rest; escalate what is overdue.
+
+    Material: past the thresholds (:func:`~cximpact.cases.lifecycle.material_issues`) or with a
+    recent spike or change point (attached to the case as evidence). An open case whose issue
+    is no longer material is refreshed and flagged ``below_threshold_since``.
+    """
     today = today or date.today()
     routing = load_routing(settings.routing_file)
     playbook = load_playbook(settings.playbook_file)
     issues = analysis.exposure.issues
     by_issue = dict(tuple(analysis.exposure.customers.groupby("issue")))
+    evidence = recent_evidence(
+        detect(
+            analysis.signals,
+            analysis.exposure.customers,
+            baseline_days=settings.monitor_baseline_days,
+            spike_z=settings.monitor_spike_z,
+        ),
+        analysis.as_of,
+        settings.monitor_recent_days,
+    )
+    material = set(_material(issues, settings)["issue"]) | (set(evidence) & set(issues["issue"]))
     already_open = {c.issue for c in state.list_cases(include_terminal=False)}
     results = []
-    for _, issue in _material(issues, settings).iterrows():  # a handful of issues, not rows
-        affected = by_issue.get(issue["issue"], analysis.exposure.customers.iloc[:0])
+    for _, issue in issues[issues["issue"].isin(material | already_open)].iterrows():
+        name = str(issue["issue"])  # a handful of issues, not rows
+        affected = by_issue.get(name, analysis.exposure.customers.iloc[:0])
         fields = case_fields(
             issue, affected, analysis, settings, today, routing=routing, playbook=playbook
         )
-        if issue["issue"] in already_open:  # fixed when the case opened: due date, plan
+        fields["below_threshold_since"] = None if name in material else today
+        if name in evidence:
+            fields["evidence"] = evidence[name]
+        if name in already_open:  # fixed when the case opened: due date, plan
             fields.pop("due")
             fields.pop("measurement_plan")
-        results.append(state.upsert_case(str(issue["issue"]), fields))
+        results.append(state.upsert_case(name, fields))
+    for name in already_open - set(issues["issue"]):  # no exposure left at all
+        results.append(state.upsert_case(name, {"below_threshold_since": today}))
+    escalate_overdue(state, routing, today)
     return results
 
 
@@ -290,4 +350,8 @@ def run(
     with StateStore(settings.state_url()) as state:
         state.upgrade()
         cases = open_cases(state, analysis, settings, today=today)
+    if settings.actions_plan_on_run:
+        from cximpact.actions.service import plan_on_run
+
+        plan_on_run(settings, analysis.exposure.customers, step=step)
     return FlowResult(reports, analysis, cases)

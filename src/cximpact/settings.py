@@ -10,9 +10,9 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import Field, ValidationError
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from cximpact.errors import ConfigError
@@ -39,6 +39,22 @@ class Settings(BaseSettings):
         0.10, ge=0, lt=1, description="Annual discount rate for computed lifetime values."
     )
     horizon_days: int = Field(365, gt=0, description="Horizon of churn risk and value, in days.")
+    risk_language_signals: bool = Field(
+        False,
+        description=(
+            "Let the churn probability also read what customers said (churn language, "
+            "competitors, escalations, negative sentiment); issue effects never do."
+        ),
+    )
+    ltv_years: float = Field(
+        10.0, gt=0, le=50, description="Years of future margin a computed lifetime value counts."
+    )
+    purchase_margin_rate: float = Field(
+        0.30,
+        gt=0,
+        le=1,
+        description="Margin share of spend for customers valued from purchases (BG/NBD).",
+    )
     default_ltv: float = Field(
         1000.0,
         ge=0,
@@ -58,6 +74,35 @@ class Settings(BaseSettings):
         ge=0,
         le=1,
         description="...and this share of all attributable revenue at risk (0 disables it).",
+    )
+    case_threshold_mode: Literal["all", "any"] = Field(
+        "all",
+        description=(
+            "all: a case needs both thresholds; any: either one (a threshold of 0 is then ignored)."
+        ),
+    )
+    measurement_target_effect: float = Field(
+        0.2,
+        gt=0,
+        lt=1,
+        description="Relative churn reduction a case's measurement plan is sized to detect.",
+    )
+    measurement_power: float = Field(
+        0.8, gt=0.5, lt=1, description="Power a measurement plan is sized for (5% two-sided)."
+    )
+    measurement_holdout_share: float = Field(
+        0.1, gt=0, le=0.5, description="Smallest share of customers held out of a case's action."
+    )
+    monitor_baseline_days: int = Field(
+        28, ge=7, description="Trailing days a day's volume is compared with (spike detection)."
+    )
+    monitor_spike_z: float = Field(
+        4.0, gt=0, description="Robust z-score (median/MAD) from which a day is a spike."
+    )
+    monitor_recent_days: int = Field(
+        7,
+        gt=0,
+        description="Detections this recent (days before the data's end) open or refresh cases.",
     )
     repeat_contact_days: int = Field(
         14, gt=0, description="A contact on the same root cause within this many days is a repeat."
@@ -84,6 +129,63 @@ class Settings(BaseSettings):
     )
     taxonomy_file: Path | None = Field(
         None, description="YAML root-cause taxonomy with keywords. Built-in if unset."
+    )
+    actions_policies_file: Path | None = Field(
+        None,
+        description="YAML outbound action policies, channels and budget. Built-in if unset.",
+    )
+    actions_contacts_file: Path | None = Field(
+        None,
+        description=(
+            "CSV of customer_id, email, timezone, consent (methods, ';'-separated), "
+            "do_not_contact, for outbound actions."
+        ),
+    )
+    actions_suppression_file: Path | None = Field(
+        None, description="File of customer ids or e-mail addresses never to contact, one a line."
+    )
+    actions_default_timezone: str = Field(
+        "UTC", description="Time zone for quiet hours of customers without one."
+    )
+    actions_plan_on_run: bool = Field(
+        False, description="Plan outbound actions for open cases at the end of `cximpact run`."
+    )
+    actions_webhook_secret: SecretStr | None = Field(
+        None, description="Shared secret of the signed webhook channel (HMAC-SHA256)."
+    )
+    actions_max_attempts: int = Field(
+        8, gt=0, description="Delivery attempts of an action before it is dead-lettered."
+    )
+    actions_backoff_base_s: float = Field(
+        2.0, gt=0, description="First retry delay of a failed delivery, in seconds (doubles)."
+    )
+    actions_backoff_cap_s: float = Field(
+        600.0, gt=0, description="Longest retry delay of a failed delivery, in seconds."
+    )
+    actions_lease_s: float = Field(
+        60.0,
+        gt=0,
+        description="How long a worker's claim on a message lasts before another may resend it.",
+    )
+    service_host: str = Field(
+        "127.0.0.1", description="Address `cximpact serve` listens on (loopback by default)."
+    )
+    service_port: int = Field(8000, gt=0, lt=65536, description="Port `cximpact serve` listens on.")
+    service_cors_origins: tuple[str, ...] = Field(
+        (),
+        description="Origins allowed to call the API from a browser (CORS); empty: none.",
+    )
+    service_max_body_bytes: int = Field(
+        4_000_000, gt=0, description="Largest accepted request body (bytes); larger: 413."
+    )
+    service_max_batch: int = Field(
+        5000, gt=0, description="Most records in one batch ingest request; more: 413."
+    )
+    service_rate_limit: float = Field(
+        200.0, ge=0, description="Requests per second allowed per API token (0: no limit)."
+    )
+    service_rate_burst: int = Field(
+        400, gt=0, description="Requests a token may send at once after being idle."
     )
 
     def state_url(self) -> str:

@@ -1,5 +1,6 @@
 """Per-customer signal summaries: two-topic contacts count for both, cost is not doubled."""
 
+import numpy as np
 import pandas as pd
 
 from cximpact.exposure.issues import customer_signal_summary, issue_flags
@@ -81,3 +82,54 @@ def test_bootstrap_interval_collapses_to_the_point_without_sampling_noise() -> N
     np.testing.assert_allclose(issues["revenue_at_risk_low"], issues["revenue_at_risk"], rtol=1e-9)
     np.testing.assert_allclose(issues["revenue_at_risk_high"], issues["revenue_at_risk"], rtol=1e-9)
     assert (issues["revenue_at_risk"] > 0).all()
+
+
+def test_sampled_bootstrap_agrees_with_the_exact_one() -> None:
+    """Above the sample size the interval comes from a uniform sample (Horvitz-Thompson)."""
+    from cximpact.exposure.issues import _bootstrap_intervals
+    from cximpact.risk.model import ChurnRiskModel
+
+    rng = np.random.default_rng(4)
+    n = 6000
+    X = pd.DataFrame(
+        {
+            "tenure_years": rng.exponential(3, n),
+            "issue:a": (rng.random(n) < 0.3).astype(float),
+            "issue:b": (rng.random(n) < 0.2).astype(float),
+        }
+    )
+    logit = -1.5 + 1.0 * X["issue:a"] + 0.4 * X["issue:b"] - 0.1 * X["tenure_years"]
+    y = pd.Series((rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int))
+    model = ChurnRiskModel(shrink=False).fit(X, y)
+    value = rng.gamma(2.0, 500.0, n)
+    args = (model, X, model.decision_function(X), value, ["a", "b"], 1.0)
+    exact = _bootstrap_intervals(*args, draws=300)
+    sampled = _bootstrap_intervals(*args, draws=300, sample=1500)
+    width = exact["revenue_at_risk_high"] - exact["revenue_at_risk_low"]
+    for column in ("revenue_at_risk_low", "revenue_at_risk_high"):
+        assert (abs(sampled[column] - exact[column]) < 0.15 * width).all(), column
+    assert (exact["revenue_at_risk_low"] > 0).all()
+
+
+def test_why_quotes_what_the_detectors_matched() -> None:
+    from cximpact.exposure.issues import _why
+
+    long = pd.DataFrame(
+        {
+            "contacts": [2, 1],
+            "issue": ["billing_error", "billing_error"],
+            "repeat_contacts": [1, 0],
+            "escalations": [1, 0],
+            "escalation_phrase": ["speak to a manager", ""],
+            "churn_language": [1, 0],
+            "churn_phrase": ["close my account", ""],
+            "competitors": ["Acme", ""],
+            "mean_sentiment": [-0.6, 0.2],
+        }
+    )
+    why = _why(long)
+    assert why.iloc[0] == (
+        '2 contacts on billing_error; repeat contact; asked to escalate ("speak to a manager"); '
+        'talked about leaving ("close my account"); mentioned Acme; negative sentiment'
+    )
+    assert why.iloc[1] == "1 contact on billing_error"

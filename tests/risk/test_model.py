@@ -72,3 +72,55 @@ def test_customer_features_shape() -> None:
     assert list(out.index) == ["a", "b"]
     assert out.loc["a", "issue:billing"] == 0 and out.loc["b", "issue:billing"] == 1
     assert out.loc["a", "tenure_years"] == pytest.approx(6.0, abs=0.01)
+
+
+def test_follows_the_scikit_learn_estimator_contract() -> None:
+    from sklearn.base import clone
+
+    X, y = _data(n=3000)
+    model = ChurnRiskModel(C=0.5, shrink=False)
+    assert clone(model).get_params() == {"C": 0.5, "prior_churn_rate": 0.1, "shrink": False}
+    fitted = model.fit(X, y)
+    assert list(fitted.classes_) == [0, 1]
+    assert set(np.unique(fitted.predict(X))) <= {0, 1}
+    assert fitted.predict_proba(X).shape == (len(X), 2)
+
+
+def test_language_signals_raise_risk_but_never_touch_issue_effects() -> None:
+    """Words that follow the intent to leave sharpen the probability, not the attribution."""
+    X, y = _data()
+    rng = np.random.default_rng(1)
+    said = np.where(y == 1, rng.random(len(y)) < 0.5, rng.random(len(y)) < 0.02)
+    with_words = X.assign(**{"signal:churn_language": said.astype(float)})
+    plain = ChurnRiskModel(shrink=False).fit(X, y)
+    both = ChurnRiskModel(shrink=False).fit(with_words, y)
+    pd.testing.assert_series_equal(both.issue_effects_, plain.issue_effects_)
+    p = both.predict_proba(with_words)[:, 1]
+    assert p[said].mean() > 2 * p[~said].mean()
+    # the counterfactual subtracts the attribution effects from the risk model's log-odds
+    contributions = both.issue_contributions(with_words)
+    column = both.issue_columns_.index("issue:address")
+    assert contributions[:, column] == pytest.approx(
+        with_words["issue:address"].to_numpy() * both.issue_effects_["address"]
+    )
+
+
+def test_signal_covariates_summarise_what_each_customer_said() -> None:
+    from cximpact.risk.model import signal_covariates
+
+    signals = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "b"],
+            "competitors": ["acme", "", ""],
+            "sentiment_label": ["negative", "neutral", "positive"],
+            "escalation": [False, True, False],
+            "churn_language": [False, False, False],
+            "repeat_contact": [False, True, False],
+        }
+    )
+    out = signal_covariates(signals)
+    assert out.loc["a", "signal:competitor"] == 1.0 and out.loc["b", "signal:competitor"] == 0.0
+    assert out.loc["a", "signal:escalation"] == 1.0
+    assert out.loc["a", "signal:negative_share"] == 0.5
+    assert out.loc["a", "signal:repeat_contacts"] == pytest.approx(np.log(2))
+    assert out.loc["b", "signal:contacts"] == pytest.approx(np.log(2))

@@ -36,7 +36,14 @@ def test_finance_column_on_customers_is_used_when_no_feed() -> None:
     out = estimate_values(customers, None, default_ltv=1.0).set_index("customer_id")
     assert out.loc["a", "value"] == 500.0
     assert out.loc["b", "value_source"] == "segment"
-    assert list(out.columns) == ["segment", "value", "value_low", "value_high", "value_source"]
+    assert list(out.columns) == [
+        "segment",
+        "value",
+        "value_low",
+        "value_high",
+        "value_source",
+        "value_method",
+    ]
 
 
 def test_model_rung_when_no_finance_values_and_default_without_margin() -> None:

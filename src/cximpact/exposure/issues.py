@@ -62,26 +62,40 @@ def issue_flags(signals: pd.DataFrame) -> pd.DataFrame:
 def _competitors_by_customer(mentions: pd.DataFrame) -> pd.Series:
     """Comma-joined competitor names each customer mentioned, without a per-customer loop.
 
-    Competitor strings have few distinct values: each distinct name gets a bit, customers get
-    the OR of their bits (a grouped max per name), and each distinct set of bits is joined once.
+    Competitor strings have few distinct values: each distinct string is split once and turned
+    into a bit set over the distinct names, customers get the OR of their bit sets (one
+    ``bitwise_or.at`` scatter), and each distinct set is joined once.
     """
     named = mentions.loc[mentions["competitors"].fillna("") != "", ["customer_id", "competitors"]]
     if named.empty:
         return pd.Series(dtype=object)
-    exploded = named.assign(name=named["competitors"].str.split(",")).explode("name")
-    exploded["name"] = exploded["name"].str.strip()
-    exploded = exploded[exploded["name"] != ""]
-    table = pd.crosstab(exploded["customer_id"], exploded["name"]) > 0
-    names = np.array(sorted(table.columns))
-    table = table[names]
-    patterns, inverse = np.unique(table.to_numpy(), axis=0, return_inverse=True)
+    string_codes, strings = pd.factorize(named["competitors"].astype(str))
+    split = [[n.strip() for n in str(text).split(",") if n.strip()] for text in strings]
+    names = np.array(sorted({n for parts in split for n in parts}), dtype=object)
+    if len(names) == 0:
+        return pd.Series(dtype=object)
+    position = {name: k for k, name in enumerate(names)}
+    member = np.zeros((len(strings), len(names)), dtype=bool)
+    for row, parts in enumerate(split):  # distinct strings, not rows
+        member[row, [position[n] for n in parts]] = True
+    customer_codes, customers = pd.factorize(named["customer_id"])
+    seen = np.zeros((len(customers), len(names)), dtype=bool)
+    for k in range(len(names)):  # distinct names, not rows
+        hit = member[string_codes, k]
+        seen[customer_codes[hit], k] = True
+    patterns, inverse = np.unique(seen, axis=0, return_inverse=True)
     joined = np.array([", ".join(names[row]) for row in patterns], dtype=object)  # few patterns
-    return pd.Series(joined[inverse.ravel()], index=table.index)
+    keep = seen.any(axis=1)
+    return pd.Series(joined[inverse.ravel()][keep], index=pd.Index(customers)[keep])
 
 
 def customer_signal_summary(signals: pd.DataFrame) -> pd.DataFrame:
     """Per customer and root cause: contacts, repeats, handling cost, sentiment and flags."""
     mentions = topic_mentions(signals)
+    for column in ("escalation_phrase", "churn_phrase"):  # what the detectors matched
+        if column not in mentions:
+            mentions[column] = ""
+        mentions[column] = mentions[column].fillna("").astype(str)
     grouped = mentions.assign(
         negative=mentions["sentiment_label"] == "negative",
         has_competitor=mentions["competitors"].fillna("") != "",
@@ -97,6 +111,8 @@ def customer_signal_summary(signals: pd.DataFrame) -> pd.DataFrame:
         churn_language=("churn_language", "sum"),
         competitor_mentions=("has_competitor", "sum"),
         last_contact=("timestamp", "max"),
+        escalation_phrase=("escalation_phrase", "max"),
+        churn_phrase=("churn_phrase", "max"),
     ).rename_axis(["customer_id", "root_cause"])
     competitors = _competitors_by_customer(mentions)
     summary = summary.reset_index()
@@ -200,6 +216,10 @@ def compute_exposure(
     )
 
 
+#: Customers (with at least one issue) above which the bootstrap runs on a uniform sample.
+BOOTSTRAP_SAMPLE = 20_000
+
+
 def _bootstrap_intervals(
     model: ChurnRiskModel,
     X: pd.DataFrame,
@@ -210,6 +230,8 @@ def _bootstrap_intervals(
     *,
     draws: int,
     level: float = 0.95,
+    sample: int = BOOTSTRAP_SAMPLE,
+    seed: int = 0,
 ) -> pd.DataFrame:
     """Interval of each issue's revenue at risk from the sampling distribution of its effect.
 
@@ -217,16 +239,35 @@ def _bootstrap_intervals(
     through the same allocation (:func:`allocate_pairs`), holding every customer's log-odds
     fixed; the interval is the central ``level`` share of the per-issue sums. Only the
     (customer, issue) pairs present are computed.
+
+    Above ``sample`` customers with an issue, the draws run on a uniform sample of them: each
+    draw's *deviation* from the point estimate is a sum over customers, estimated without bias
+    by the sample's deviation times (customers / sample) (Horvitz–Thompson), and added to the
+    exact point estimate. The bounds then carry a small Monte Carlo error (about 1/sqrt(sample)
+    of the interval's width) instead of costing draws x pairs.
     """
-    rows, cols = np.nonzero(X[model.issue_columns_].to_numpy() > 0)
-    customers, row = np.unique(rows, return_inverse=True)
-    pair_value = value[customers][row]
-    totals = np.empty((draws, len(issues)))
-    for d, effects in enumerate(model.sample_issue_effects(draws)):  # draws, not rows
+    all_rows, all_cols = np.nonzero(X[model.issue_columns_].to_numpy() > 0)
+
+    def totals_for(effects: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        customers, row = np.unique(rows, return_inverse=True)
         _, _, allocated = allocate_pairs(logit[customers], row, effects[cols], horizon_factor)
-        totals[d] = np.bincount(cols, allocated * pair_value, minlength=len(issues))
+        return np.bincount(cols, allocated * value[rows], minlength=len(issues))
+
+    rows, cols, weight = all_rows, all_cols, 1.0
+    n_customers = len(np.unique(all_rows))
+    if n_customers > sample:
+        chosen = np.random.default_rng(seed).choice(np.unique(all_rows), sample, replace=False)
+        keep = np.isin(all_rows, chosen)
+        rows, cols, weight = all_rows[keep], all_cols[keep], n_customers / sample
+    totals = np.stack([totals_for(e, rows, cols) for e in model.sample_issue_effects(draws)])
     tail = (1.0 - level) / 2.0 * 100.0
     low, high = np.percentile(totals, [tail, 100.0 - tail], axis=0)
+    if weight != 1.0:  # exact point estimate plus the sample's scaled deviations
+        effects = model.issue_effects_.to_numpy(dtype=float)
+        point, sampled_point = (
+            totals_for(effects, r, c) for r, c in ((all_rows, all_cols), (rows, cols))
+        )
+        low, high = point + weight * (low - sampled_point), point + weight * (high - sampled_point)
     return pd.DataFrame({"revenue_at_risk_low": low, "revenue_at_risk_high": high}, index=issues)
 
 
@@ -247,6 +288,9 @@ def _rank_issues(
         mean_sentiment=("mean_sentiment", "mean"),
     )
     issues = issues.join(intervals)
+    point = issues["revenue_at_risk"]
+    issues["revenue_at_risk_low"] = np.clip(issues["revenue_at_risk_low"], 0.0, point)
+    issues["revenue_at_risk_high"] = np.maximum(issues["revenue_at_risk_high"], point)
     issues["log_odds_effect"] = model.issue_effects_.reindex(issues.index)
     issues["log_odds_standard_error"] = model.issue_standard_errors_.reindex(issues.index)
     issues["risk_source"] = model.source_
@@ -258,22 +302,39 @@ def _rank_issues(
 
 
 def _why(long: pd.DataFrame) -> pd.Series:
-    """A short, human reason per customer-issue row, built column-wise (no row loop)."""
-    contacts = long["contacts"].fillna(0).astype(int)
-    parts = [
-        contacts.astype(str)
-        + np.where(contacts == 1, " contact", " contacts")
-        + " on "
-        + long["issue"],
-        np.where(long["repeat_contacts"].fillna(0) > 0, "repeat contact", ""),
-        np.where(long["escalations"].fillna(0) > 0, "asked to escalate", ""),
-        np.where(long["churn_language"].fillna(0) > 0, "talked about leaving", ""),
-        np.where(
-            long["competitors"].fillna("") != "", "mentioned " + long["competitors"].fillna(""), ""
-        ),
-        np.where(long["mean_sentiment"].fillna(0) < -0.3, "negative sentiment", ""),
-    ]
-    why = pd.Series(parts[0], index=long.index, dtype=object)
-    for part in parts[1:]:
-        why = why + np.where(part != "", "; " + pd.Series(part, index=long.index, dtype=object), "")
-    return why
+    """A short, human reason per customer-issue row.
+
+    The reason depends on a handful of small-valued fields, so it is built once per distinct
+    combination of them and mapped back (no per-row string work).
+    """
+    keys = pd.DataFrame(
+        {
+            "contacts": long["contacts"].fillna(0).astype(int).to_numpy(),
+            "issue": long["issue"].astype(str).to_numpy(),
+            "repeat": long["repeat_contacts"].fillna(0).to_numpy() > 0,
+            "escalation": long["escalations"].fillna(0).to_numpy() > 0,
+            "escalation_phrase": long["escalation_phrase"].fillna("").astype(str).to_numpy(),
+            "leaving": long["churn_language"].fillna(0).to_numpy() > 0,
+            "churn_phrase": long["churn_phrase"].fillna("").astype(str).to_numpy(),
+            "competitors": long["competitors"].fillna("").astype(str).to_numpy(),
+            "negative": long["mean_sentiment"].fillna(0).to_numpy() < -0.3,
+        }
+    )
+    codes, distinct = pd.MultiIndex.from_frame(keys).factorize()
+    reasons = []
+    for row in distinct:
+        contacts, issue, repeat, escalation, said_escalation, leaving, said_leaving = row[:7]
+        competitors, negative = row[7:]
+        parts = [f"{contacts} contact{'' if contacts == 1 else 's'} on {issue}"]
+        parts += ["repeat contact"] if repeat else []
+        parts += [_quoted("asked to escalate", said_escalation)] if escalation else []
+        parts += [_quoted("talked about leaving", said_leaving)] if leaving else []
+        parts += [f"mentioned {competitors}"] if competitors else []
+        parts += ["negative sentiment"] if negative else []
+        reasons.append("; ".join(parts))
+    return pd.Series(np.asarray(reasons, dtype=object)[codes], index=long.index, dtype=object)
+
+
+def _quoted(reason: str, phrase: str) -> str:
+    """``reason ("phrase")`` when the detector recorded what it matched."""
+    return f'{reason} ("{phrase}")' if phrase else reason

@@ -15,19 +15,61 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
 
 from cximpact.errors import NotFittedError
 
-__all__ = ["PRIOR_ATTRIBUTABLE_SHARE", "ChurnRiskModel", "customer_features"]
+__all__ = [
+    "PRIOR_ATTRIBUTABLE_SHARE",
+    "ChurnRiskModel",
+    "customer_features",
+    "signal_covariates",
+]
 
 #: Share of churners with a serious problem who would stay if the problem were gone (1 in 5).
 PRIOR_ATTRIBUTABLE_SHARE = 0.2
 _COVARIATES = ["tenure_years", "products", "log_revenue"]
 
 
+def signal_covariates(signals: pd.DataFrame) -> pd.DataFrame:
+    """What the customer said, per customer: the interaction signals the risk model reads.
+
+    Columns (prefix ``signal:``): ``escalation``, ``competitor`` and ``churn_language`` (1 when
+    any contact had one), ``negative_share`` (share of contacts with negative sentiment),
+    ``repeat_contacts`` (log of 1 + repeat contacts) and ``contacts`` (log of 1 + contacts).
+    Recency is left out on purpose: churned customers stop calling, so in a model fitted on the
+    same window as its outcomes "days since the last contact" measures the churn itself.
+
+    Parameters
+    ----------
+    signals
+        Output of :func:`cximpact.signals.compute.compute_signals`.
+    """
+    frame = signals.assign(
+        _competitor=signals["competitors"].fillna("").astype(str) != "",
+        _negative=signals["sentiment_label"] == "negative",
+    )
+    grouped = frame.groupby("customer_id", observed=True)
+    out = pd.DataFrame(
+        {
+            "signal:escalation": grouped["escalation"].any().astype(float),
+            "signal:competitor": grouped["_competitor"].any().astype(float),
+            "signal:churn_language": grouped["churn_language"].any().astype(float),
+            "signal:negative_share": grouped["_negative"].mean().astype(float),
+            "signal:repeat_contacts": np.log1p(grouped["repeat_contact"].sum().astype(float)),
+            "signal:contacts": np.log1p(grouped.size().astype(float)),
+        }
+    )
+    return out.rename_axis("customer_id")
+
+
 def customer_features(
-    customers: pd.DataFrame, issue_flags: pd.DataFrame, *, as_of: pd.Timestamp
+    customers: pd.DataFrame,
+    issue_flags: pd.DataFrame,
+    *,
+    as_of: pd.Timestamp,
+    signals: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Model input: one row per customer, covariates then one 0/1 column per issue.
 
@@ -39,6 +81,8 @@ def customer_features(
         Index ``customer_id``, one column per root cause, 1 when the customer contacted about it.
     as_of
         Reference time for tenure.
+    signals
+        Interaction signals; when given, :func:`signal_covariates` join the covariates.
     """
     frame = customers.set_index("id")
     start = pd.to_datetime(frame["start_date"])
@@ -50,25 +94,43 @@ def customer_features(
     )
     segments = pd.get_dummies(frame["segment"].fillna("unknown"), prefix="segment", dtype=float)
     flags = issue_flags.reindex(frame.index).fillna(0).astype(float)
-    return pd.concat([features, segments, flags.add_prefix("issue:")], axis=1).rename_axis(
-        "customer_id"
-    )
+    parts = [features, segments]
+    if signals is not None:
+        parts.append(signal_covariates(signals).reindex(frame.index).fillna(0.0))
+    return pd.concat([*parts, flags.add_prefix("issue:")], axis=1).rename_axis("customer_id")
 
 
-class ChurnRiskModel:
+class ChurnRiskModel(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
     """Churn probability over the horizon, and issue contributions to its log-odds.
+
+    Follows the scikit-learn estimator contract (``get_params``, ``clone``, fitted attributes
+    ending in ``_``, ``predict_proba`` with ``classes_ = [0, 1]``).
+
+    Two logistic regressions share the input when it holds ``signal:`` columns
+    (:func:`signal_covariates`):
+
+    * the **attribution** model reads customer attributes and issues only, and gives each
+      issue's effect on the log-odds. What customers said (churn language, competitor
+      mentions, escalations) is left out of it on purpose: those words are consequences of the
+      intent to leave, and conditioning on them takes the issues' effect away (measured on the
+      simulator: the top issues' exposure fell to 0–50% of the truth when they were included);
+    * the **risk** model reads everything and gives the churn probability itself, so a
+      customer who named a competitor and asked to cancel is scored as the riskier one.
+
+    The counterfactual "without the issue" subtracts the attribution model's issue effects from
+    the risk model's log-odds.
 
     Parameters
     ----------
     C
-        Inverse L2 regularisation strength of the logistic regression.
+        Inverse L2 regularisation strength of the logistic regressions.
+    prior_churn_rate
+        Baseline probability used when ``fit`` receives no outcomes.
     shrink
         Shrink each issue's effect towards zero by its own noise (positive-part James–Stein,
         ``beta * max(0, 1 - se^2 / beta^2)``; Efron & Morris 1973), so an issue with no real
         effect does not collect exposure from sampling noise, while well-measured effects are
         barely changed (a 3-standard-error effect keeps 89% of its size).
-    prior_churn_rate
-        Baseline probability used when ``fit`` receives no outcomes.
     """
 
     def __init__(self, C: float = 1.0, prior_churn_rate: float = 0.1, shrink: bool = True) -> None:
@@ -79,23 +141,37 @@ class ChurnRiskModel:
     def fit(self, X: pd.DataFrame, y: pd.Series | None = None) -> ChurnRiskModel:
         """Learn from outcomes ``y`` (1 = churned); with ``y`` None or one class, use priors."""
         self.columns_ = list(X.columns)
+        self.classes_ = np.array([0, 1])
         self.issue_columns_ = [c for c in X.columns if c.startswith("issue:")]
+        self.attribution_columns_ = [c for c in X.columns if not c.startswith("signal:")]
         if y is None or pd.Series(y).nunique() < 2:
             self.source_ = "prior"
             return self
         self.source_ = "model"
-        values = X.to_numpy(dtype=float)
-        self.mean_ = values.mean(axis=0)
-        self.scale_ = values.std(axis=0)
-        is_issue = np.isin(self.columns_, self.issue_columns_)
-        self.mean_[is_issue] = 0.0  # keep issue coefficients in log-odds per issue
-        self.scale_[is_issue | (self.scale_ == 0)] = 1.0
+        target = np.asarray(y, dtype=int)
+        values = X[self.attribution_columns_].to_numpy(dtype=float)
+        self.mean_, self.scale_ = self._standardiser(values, self.attribution_columns_)
         self.estimator_ = LogisticRegression(C=self.C, max_iter=2000)
         scaled = (values - self.mean_) / self.scale_
-        self.estimator_.fit(scaled, np.asarray(y, dtype=int))
+        self.estimator_.fit(scaled, target)
         self.covariance_ = self._covariance(scaled)
         self.standard_errors_ = np.sqrt(np.clip(np.diag(self.covariance_), 0, None))
+        if len(self.attribution_columns_) < len(self.columns_):
+            everything = X.to_numpy(dtype=float)
+            self.risk_mean_, self.risk_scale_ = self._standardiser(everything, self.columns_)
+            self.risk_estimator_ = LogisticRegression(C=self.C, max_iter=2000)
+            self.risk_estimator_.fit((everything - self.risk_mean_) / self.risk_scale_, target)
         return self
+
+    def _standardiser(
+        self, values: np.ndarray, columns: list[str]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        mean = values.mean(axis=0)
+        scale = values.std(axis=0)
+        is_issue = np.isin(columns, self.issue_columns_)
+        mean[is_issue] = 0.0  # keep issue coefficients in log-odds per issue
+        scale[is_issue | (scale == 0)] = 1.0
+        return mean, scale
 
     def _covariance(self, scaled: np.ndarray) -> np.ndarray:
         """Coefficient covariance: the inverse penalised Fisher information (no intercept)."""
@@ -115,12 +191,15 @@ class ChurnRiskModel:
         effects = self.issue_effects_.to_numpy(dtype=float)
         if self.source_ == "prior":
             return np.tile(effects, (draws, 1))
-        index = [self.columns_.index(c) for c in self.issue_columns_]
+        index = self._issue_index()
         raw = self.estimator_.coef_[0][index]
         cov = self.covariance_[np.ix_(index, index)]
         rng = np.random.default_rng(seed)
         sampled = rng.multivariate_normal(raw, cov, size=draws, method="cholesky")
         return np.clip(sampled, 0.0, None)
+
+    def _issue_index(self) -> list[int]:
+        return [self.attribution_columns_.index(c) for c in self.issue_columns_]
 
     def _check(self, X: pd.DataFrame) -> np.ndarray:
         if not hasattr(self, "source_"):
@@ -136,7 +215,7 @@ class ChurnRiskModel:
                 1 / (1 - PRIOR_ATTRIBUTABLE_SHARE)
             )  # odds lift ~ p_base/0.8 for small p
             return pd.Series(effect, index=names)
-        index = [self.columns_.index(c) for c in self.issue_columns_]
+        index = self._issue_index()
         coef = self.estimator_.coef_[0][index]
         if self.shrink:
             se = self.standard_errors_[index]
@@ -150,8 +229,7 @@ class ChurnRiskModel:
         names = [c.removeprefix("issue:") for c in self.issue_columns_]
         if self.source_ == "prior":
             return pd.Series(0.0, index=names)
-        index = [self.columns_.index(c) for c in self.issue_columns_]
-        return pd.Series(self.standard_errors_[index], index=names)
+        return pd.Series(self.standard_errors_[self._issue_index()], index=names)
 
     def decision_function(self, X: pd.DataFrame) -> np.ndarray:
         """Churn log-odds with every issue the customer has."""
@@ -159,13 +237,23 @@ class ChurnRiskModel:
         if self.source_ == "prior":
             base = np.log(self.prior_churn_rate / (1 - self.prior_churn_rate))
             return np.asarray(base + self.issue_contributions(X).sum(axis=1), dtype=float)
-        out = self.estimator_.decision_function((values - self.mean_) / self.scale_)
+        if hasattr(self, "risk_estimator_"):
+            out = self.risk_estimator_.decision_function(
+                (values - self.risk_mean_) / self.risk_scale_
+            )
+            return np.asarray(out, dtype=float)
+        index = [self.columns_.index(c) for c in self.attribution_columns_]
+        out = self.estimator_.decision_function((values[:, index] - self.mean_) / self.scale_)
         return np.asarray(out, dtype=float)
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         """``[[P(stay), P(churn)], ...]`` over the horizon."""
         p = 0.5 * (1.0 + np.tanh(0.5 * self.decision_function(X)))
         return np.column_stack([1 - p, p])
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        """1 where the churn probability is at least one half."""
+        return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
 
     def issue_contributions(self, X: pd.DataFrame) -> np.ndarray:
         """Each issue's additive contribution to each customer's log-odds, shape (n, issues)."""

@@ -164,9 +164,7 @@ def _customers(cfg: SimulationConfig, rng: np.random.Generator) -> pd.DataFrame:
     margin = revenue * rng.uniform(0.3, 0.55, n)
     as_of = cfg.start + timedelta(days=cfg.days)
     start_dates = pd.Timestamp(as_of) - pd.to_timedelta(np.round(tenure * 365.25), unit="D")
-    expected_years = 2.0 + 0.4 * np.minimum(tenure, 10) + 0.5 * (products - 1)
-    true_ltv = margin * 12 * expected_years * rng.lognormal(0.0, 0.1, n)
-    return pd.DataFrame(
+    frame = pd.DataFrame(
         {
             "id": [f"C{i:07d}" for i in range(1, n + 1)],
             "start_date": start_dates.strftime("%Y-%m-%d"),
@@ -176,9 +174,29 @@ def _customers(cfg: SimulationConfig, rng: np.random.Generator) -> pd.DataFrame:
             "monthly_margin": margin.round(2),
             "_tenure": tenure,
             "_seg": seg,
-            "_true_ltv": true_ltv,
         }
     )
+    frame["_true_ltv"] = margin * 12 * _expected_years(frame, cfg.days) * rng.lognormal(0, 0.1, n)
+    return frame
+
+
+def _expected_years(customers: pd.DataFrame, days: int, years: int = 10) -> np.ndarray:
+    """Discounted years still to stay (10% a year, 10 years) under the true issue-free hazard.
+
+    The simulated churn process defines the customers' lifetimes: each period of ``days`` a
+    customer leaves with probability ``sigmoid(base logit)`` at their tenure then, so the true
+    lifetime value follows from the same model the engine has to learn.
+    """
+    period = days / 365.25
+    staying = np.ones(len(customers))
+    total = np.zeros(len(customers))
+    for k in range(int(np.ceil(years / period))):
+        aged = customers.assign(_tenure=customers["_tenure"] + k * period)
+        leave = sigmoid(_base_logit(aged))
+        mid = staying * (1.0 - 0.5 * leave)
+        total += period * mid * 1.10 ** (-(k + 0.5) * period)
+        staying = staying * (1.0 - leave)
+    return total
 
 
 def _issue_matrix(customers: pd.DataFrame, plan: _Plan, rng: np.random.Generator) -> np.ndarray:

@@ -34,14 +34,22 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 __all__ = [
+    "ACTION_OUTCOMES",
+    "ACTION_STATES",
     "ACTIVE_CASE_WHERE",
+    "API_ROLES",
     "CASE_STATES",
+    "OUTBOX_STATES",
     "SEVERITIES",
     "TERMINAL_STATES",
     "VERDICTS",
+    "Action",
+    "ActionOutcome",
+    "ApiToken",
     "AuditEntry",
     "Base",
     "Case",
+    "OutboxMessage",
     "UTCDateTime",
     "json_type",
     "utcnow",
@@ -204,6 +212,11 @@ class Case(Base):
     business_case: Mapped[dict[str, Any]]
     verdict: Mapped[str | None]
     reason: Mapped[str | None] = mapped_column(Text)
+    below_threshold_since: Mapped[date | None]
+    escalated_to: Mapped[str | None]
+    escalated_at: Mapped[datetime | None]
+    evidence: Mapped[dict[str, Any] | None]
+    measurement_result: Mapped[dict[str, Any] | None]
 
     __table_args__ = (
         CheckConstraint(_in("state", CASE_STATES), name="state"),
@@ -234,3 +247,117 @@ class AuditEntry(Base):
     after: Mapped[dict[str, Any] | None]
 
     __table_args__ = (Index("ix_audit_log_entity", "entity", "entity_id"),)
+
+
+# -- outbound actions (issue 7; migration 0002_actions) ---------------------------------------
+
+ACTION_STATES: tuple[str, ...] = ("held_out", "queued", "sent", "dead_letter")
+"""States of an action: held out for measurement, waiting in the outbox, delivered, given up."""
+
+OUTBOX_STATES: tuple[str, ...] = ("pending", "delivered", "dead")
+"""States of an outbox message; ``dead`` is the dead letter."""
+
+ACTION_OUTCOMES: tuple[str, ...] = ("contacted", "offer_accepted", "retained", "churned")
+"""Outcomes reported back for an action (or for a held-out customer)."""
+
+
+class Action(Base):
+    """One planned action for one customer of one case; treated or held out."""
+
+    __tablename__ = "actions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    idempotency_key: Mapped[str] = mapped_column(unique=True)
+    customer_id: Mapped[str] = mapped_column(index=True)
+    case_id: Mapped[int] = mapped_column(Integer, index=True)
+    issue: Mapped[str]
+    policy: Mapped[str]
+    action: Mapped[str]
+    channel: Mapped[str]
+    state: Mapped[str]
+    holdout: Mapped[bool]
+    churn_probability: Mapped[float]
+    value: Mapped[float]
+    segment: Mapped[str | None]
+    value_tier: Mapped[str]
+    cost: Mapped[float]
+    risk_reduction: Mapped[float]
+    expected_uplift: Mapped[float]
+    uplift_source: Mapped[str]
+    context: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    outcome: Mapped[str | None]
+    outcome_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        CheckConstraint(_in("state", ACTION_STATES), name="state"),
+        Index("uq_actions_case_customer_policy", "case_id", "customer_id", "policy", unique=True),
+        Index("ix_actions_customer_channel", "customer_id", "channel", "created_at"),
+    )
+
+
+class OutboxMessage(Base):
+    """One message to deliver, written in the same transaction as its action (the outbox)."""
+
+    __tablename__ = "action_outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    action_id: Mapped[int] = mapped_column(Integer, index=True)
+    idempotency_key: Mapped[str] = mapped_column(unique=True)
+    channel: Mapped[str]
+    payload: Mapped[dict[str, Any]]
+    state: Mapped[str]
+    attempts: Mapped[int]
+    not_before: Mapped[datetime]
+    lease_until: Mapped[datetime | None]
+    lease_owner: Mapped[str | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    receipt: Mapped[dict[str, Any] | None]
+    created_at: Mapped[datetime]
+    delivered_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        CheckConstraint(_in("state", OUTBOX_STATES), name="state"),
+        Index("ix_action_outbox_due", "state", "not_before"),
+    )
+
+
+class ActionOutcome(Base):
+    """One reported outcome of an action (append-only; the latest is copied onto the action)."""
+
+    __tablename__ = "action_outcomes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    action_id: Mapped[int] = mapped_column(Integer, index=True)
+    outcome: Mapped[str]
+    at: Mapped[datetime]
+    source: Mapped[str]
+
+    __table_args__ = (CheckConstraint(_in("outcome", ACTION_OUTCOMES), name="outcome"),)
+
+
+# -- API tokens of the HTTP service (issue 8; migration 0002_tokens) --------------------------
+
+API_ROLES: tuple[str, ...] = ("viewer", "analyst", "owner", "admin")
+"""Roles an API token can carry, least privileged first."""
+
+
+class ApiToken(Base):
+    """One issued API token: its role and the SHA-256 of its secret (never the secret)."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str]
+    role: Mapped[str]
+    owner: Mapped[str | None]
+    prefix: Mapped[str]
+    token_hash: Mapped[str]
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        CheckConstraint(_in("role", API_ROLES), name="role"),
+        Index("uq_api_tokens_token_hash", "token_hash", unique=True),
+    )

@@ -98,8 +98,9 @@ _MEASURED: tuple[str, ...] = (
     "business_case",
 )
 _HUMAN_OWNED: tuple[str, ...] = ("team", "owner", "due")
+_FLAGS: tuple[str, ...] = ("below_threshold_since", "evidence")
 
-CASE_FIELDS: frozenset[str] = frozenset(_MEASURED + _HUMAN_OWNED)
+CASE_FIELDS: frozenset[str] = frozenset(_MEASURED + _HUMAN_OWNED + _FLAGS)
 """Keys :meth:`StateStore.upsert_case` accepts in ``fields``."""
 
 REQUIRED_ON_OPEN: tuple[str, ...] = ("severity", "due")
@@ -182,6 +183,11 @@ class CaseRecord:
     business_case: dict[str, Any] = field(default_factory=dict)
     verdict: str | None = None
     reason: str | None = None
+    below_threshold_since: date | None = None
+    escalated_to: str | None = None
+    escalated_at: datetime | None = None
+    evidence: dict[str, Any] | None = None
+    measurement_result: dict[str, Any] | None = None
 
     @property
     def terminal(self) -> bool:
@@ -192,6 +198,15 @@ class CaseRecord:
     def allowed_next(self) -> tuple[str, ...]:
         """States this case may move to next."""
         return allowed_next_states(self.state)
+
+    @property
+    def stale(self) -> bool:
+        """Whether the last refresh found the issue below the case threshold."""
+        return self.below_threshold_since is not None
+
+    def overdue(self, today: date) -> bool:
+        """Whether the case is past its due date on ``today`` and not yet terminal."""
+        return not self.terminal and self.due < today
 
     @classmethod
     def from_model(cls, case: Case) -> CaseRecord:
@@ -317,7 +332,7 @@ class StateStore(Closing):
     # -- schema -----------------------------------------------------------------------------
 
     def upgrade(self) -> None:
-        """Create or upgrade the schema to the newest migration of every branch; a no-op when up to date.
+        """Create or upgrade the schema to the newest migration of every branch (no-op if current).
 
         Raises
         ------
@@ -345,7 +360,9 @@ class StateStore(Closing):
         A refresh updates the measured values (severity, amounts, recommended response,
         measurement plan, business case). ``team``, ``owner`` and ``due`` are updated only
         while they still hold the values the system last wrote, so a human's assignment sticks.
-        The state is never changed here. Either way one audit row records before and after.
+        ``below_threshold_since`` keeps the first day it was set until a refresh clears it with
+        ``None``; ``evidence`` detections are appended, never duplicated. The state is never
+        changed here. Either way one audit row records before and after.
 
         Parameters
         ----------
@@ -529,6 +546,140 @@ class StateStore(Closing):
             case.updated_at = utcnow()
             return self._audited(session, case, actor, "assign", before)
 
+    def edit(
+        self,
+        case_id: int,
+        *,
+        actor: str,
+        due: date | str | None = None,
+        severity: str | None = None,
+    ) -> CaseRecord:
+        """Change a case's due date or severity by hand (audited as ``edit``).
+
+        Moving the due date clears an earlier escalation, so the new deadline is escalated
+        again if it is missed; the escalation stays in the audit log.
+
+        Parameters
+        ----------
+        case_id : int
+            The case's id.
+        actor : str
+            Who edits; recorded in the audit log.
+        due : date or str, optional
+            The new due date (ISO string accepted).
+        severity : str, optional
+            The new severity, one of :data:`SEVERITIES`.
+
+        Returns
+        -------
+        CaseRecord
+            The case after the edit.
+
+        Raises
+        ------
+        ContractError
+            If nothing is to be changed or a value is invalid.
+        NotFoundError
+            If no case has this id.
+        StateError
+            If the case is closed or dismissed.
+        """
+        actor = _text("actor", actor)
+        if due is None and severity is None:
+            raise ContractError(
+                "edit needs a new due date or severity; pass due=... or severity=..."
+            )
+        new_due = None if due is None else _as_date(due)
+        new_severity = None if severity is None else _known(severity, SEVERITIES, "severity")
+        with self._transaction(f"edit case {case_id}") as session:
+            case = self._writable(session, case_id, "edited")
+            before = _snapshot(case)
+            if new_due is not None and new_due != case.due:
+                case.due, case.escalated_to, case.escalated_at = new_due, None, None
+            if new_severity is not None:
+                case.severity = new_severity
+            case.updated_at = utcnow()
+            return self._audited(session, case, actor, "edit", before)
+
+    def escalate(self, case_id: int, to: str, *, actor: str) -> CaseRecord:
+        """Record that an overdue case was escalated to ``to`` (the owner's manager).
+
+        Parameters
+        ----------
+        case_id : int
+            The case's id.
+        to : str
+            Who the case is escalated to.
+        actor : str
+            Who escalates; recorded in the audit log.
+
+        Returns
+        -------
+        CaseRecord
+            The case after the escalation.
+
+        Raises
+        ------
+        NotFoundError
+            If no case has this id.
+        StateError
+            If the case is closed or dismissed.
+        """
+        to = _text("escalated_to", to)
+        actor = _text("actor", actor)
+        with self._transaction(f"escalate case {case_id}") as session:
+            case = self._writable(session, case_id, "escalated")
+            before = _snapshot(case)
+            case.escalated_to, case.escalated_at = to, utcnow()
+            case.updated_at = case.escalated_at
+            return self._audited(session, case, actor, "escalate", before)
+
+    def record_measurement(
+        self, case_id: int, result: Mapping[str, Any], *, actor: str, close: bool = False
+    ) -> CaseRecord:
+        """Store a measured effect on the case, and optionally close it with its verdict.
+
+        Parameters
+        ----------
+        case_id : int
+            The case's id.
+        result : Mapping
+            The measurement (estimates, intervals, ``verdict``), stored as JSON.
+        actor : str
+            Who measures; recorded in the audit log.
+        close : bool, optional
+            Close the case with ``result["verdict"]``; the case must be ``measuring``.
+
+        Returns
+        -------
+        CaseRecord
+            The case after the write (audited as ``measure``, or ``transition`` when closing).
+
+        Raises
+        ------
+        ContractError
+            If ``result`` is not a mapping of JSON data.
+        NotFoundError
+            If no case has this id.
+        StateError
+            If the case is terminal, or cannot be closed now.
+        """
+        if not isinstance(result, Mapping):
+            raise ContractError(f"result must be a mapping; got {type(result).__name__}")
+        clean = _plain(result, "measurement_result")
+        actor = _text("actor", actor)
+        with self._transaction(f"record the measurement of case {case_id}") as session:
+            case = self._writable(session, case_id, "measured")
+            verdict = clean.get("verdict") if close else None
+            if close:
+                _check_transition(case, "closed", None, verdict)
+            before = _snapshot(case)
+            case.measurement_result = clean
+            case.updated_at = utcnow()
+            if close:
+                _apply_transition(case, "closed", None, verdict)
+            return self._audited(session, case, actor, "transition" if close else "measure", before)
+
     # -- audit ------------------------------------------------------------------------------
 
     def audit(self, entity_id: int | None = None, *, entity: str = "case") -> list[AuditRecord]:
@@ -630,7 +781,12 @@ class StateStore(Closing):
         before = _snapshot(case)
         written = _last_system_write(session, case.id)
         for key, value in clean.items():
-            if key in _MEASURED or _untouched_by_humans(key, before, written):
+            if key == "below_threshold_since":  # keep the first day it fell below
+                first = case.below_threshold_since or value
+                case.below_threshold_since = None if value is None else first
+            elif key == "evidence":
+                case.evidence = _merge_evidence(case.evidence, value)
+            elif key in _MEASURED or _untouched_by_humans(key, before, written):
                 setattr(case, key, value)
         case.updated_at = utcnow()
         return self._audited(session, case, actor, "refresh", before)
@@ -654,6 +810,15 @@ class StateStore(Closing):
         )
         session.flush()
         return record
+
+    def _writable(self, session: Session, case_id: int, doing: str) -> Case:
+        case = self._load(session, case_id, lock=True)
+        if case.state in TERMINAL_STATES:
+            raise StateError(
+                f"case {case_id} is {case.state}; a terminal case cannot be {doing} "
+                f"(open a new case for issue {case.issue!r} instead)"
+            )
+        return case
 
     def _load(self, session: Session, case_id: int, *, lock: bool = False) -> Case:
         query = select(Case).where(Case.id == case_id)
@@ -693,6 +858,18 @@ def _last_system_write(session: Session, case_id: int) -> dict[str, Any] | None:
         .limit(1)
     )
     return session.scalars(query).first()
+
+
+def _merge_evidence(current: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, Any]:
+    """Append new detections to a case's evidence, skipping ones already recorded."""
+    merged = copy.deepcopy(current) if current else {}
+    for key, items in new.items():
+        if isinstance(items, list):
+            kept = merged.setdefault(key, [])
+            kept.extend(item for item in items if item not in kept)
+        else:
+            merged[key] = items
+    return merged
 
 
 def _untouched_by_humans(key: str, current: dict[str, Any], written: dict[str, Any] | None) -> bool:
@@ -775,6 +952,12 @@ def _clean_value(key: str, value: Any) -> Any:
         return _known(value, SEVERITIES, "severity")
     if key == "due":
         return _as_date(value)
+    if key == "below_threshold_since":
+        return None if value is None else _as_date(value)
+    if key == "evidence":
+        if not isinstance(value, Mapping):
+            raise ContractError(f"evidence must be a mapping; got {type(value).__name__}")
+        return _plain(value, key)
     if key in _MONEY:
         return _as_amount(key, value)
     if key == "customers":
@@ -797,7 +980,7 @@ def _as_date(value: Any) -> date:
         return date.fromisoformat(str(value))
     except ValueError as exc:
         raise ContractError(
-            f"due must be a date or an ISO date (YYYY-MM-DD); got {value!r}"
+            f"a date must be a date or an ISO date (YYYY-MM-DD); got {value!r}"
         ) from exc
 
 
