@@ -20,7 +20,7 @@ from cximpact.cases.business_case import (
     load_playbook,
     measurement_plan,
 )
-from cximpact.cases.lifecycle import escalate_overdue, material_issues, recent_evidence
+from cximpact.cases.lifecycle import escalate_overdue, material_issues, recent_evidence, rising
 from cximpact.cases.routing import Routing, load_routing, severity_of
 from cximpact.errors import ContractError, NotFoundError
 from cximpact.exposure.issues import (
@@ -301,7 +301,7 @@ def open_cases(
         analysis.as_of,
         settings.monitor_recent_days,
     )
-    material = set(_material(issues, settings)["issue"]) | (set(evidence) & set(issues["issue"]))
+    material = set(_material(issues, settings)["issue"]) | (rising(evidence) & set(issues["issue"]))
     already_open = {c.issue for c in state.list_cases(include_terminal=False)}
     results = []
     for _, issue in issues[issues["issue"].isin(material | already_open)].iterrows():

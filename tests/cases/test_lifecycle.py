@@ -177,3 +177,19 @@ def test_every_opened_case_has_a_consistent_business_case(
         assert check_business_case(record) == [], case.issue
         assert record["business_case"]["dominant_channel"] == "phone"
         assert len(record["business_case"]["top_customers"]) == 25
+
+
+def test_only_rising_detections_make_an_issue_material() -> None:
+    from cximpact.cases.lifecycle import rising
+
+    evidence = {
+        "billing_error": {"detections": [{"kind": "change_point", "direction": "down"}]},
+        "late_delivery": {
+            "detections": [
+                {"kind": "change_point", "direction": "down"},
+                {"kind": "spike", "direction": "up"},
+            ]
+        },
+        "app_login": {"detections": [{"kind": "spike"}]},
+    }
+    assert rising(evidence) == {"late_delivery", "app_login"}

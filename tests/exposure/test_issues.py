@@ -2,6 +2,7 @@
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from cximpact.exposure.issues import customer_signal_summary, issue_flags
 
@@ -85,7 +86,8 @@ def test_bootstrap_interval_collapses_to_the_point_without_sampling_noise() -> N
 
 
 def test_sampled_bootstrap_agrees_with_the_exact_one() -> None:
-    """Above the sample size the interval comes from a uniform sample (Horvitz-Thompson)."""
+    """Above the sample size the interval comes from a weighted sample (Horvitz-Thompson);
+    small issues keep all their customers and come out exact."""
     from cximpact.exposure.issues import _bootstrap_intervals
     from cximpact.risk.model import ChurnRiskModel
 
@@ -96,19 +98,22 @@ def test_sampled_bootstrap_agrees_with_the_exact_one() -> None:
             "tenure_years": rng.exponential(3, n),
             "issue:a": (rng.random(n) < 0.3).astype(float),
             "issue:b": (rng.random(n) < 0.2).astype(float),
+            "issue:c": (rng.random(n) < 0.01).astype(float),
         }
     )
-    logit = -1.5 + 1.0 * X["issue:a"] + 0.4 * X["issue:b"] - 0.1 * X["tenure_years"]
+    logit = -1.5 + X["issue:a"] + 0.4 * X["issue:b"] + 1.5 * X["issue:c"] - 0.1 * X["tenure_years"]
     y = pd.Series((rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int))
     model = ChurnRiskModel(shrink=False).fit(X, y)
     value = rng.gamma(2.0, 500.0, n)
-    args = (model, X, model.decision_function(X), value, ["a", "b"], 1.0)
+    args = (model, X, model.decision_function(X), value, ["a", "b", "c"], 1.0)
     exact = _bootstrap_intervals(*args, draws=300)
-    sampled = _bootstrap_intervals(*args, draws=300, sample=1500)
+    sampled = _bootstrap_intervals(*args, draws=300, sample=1500, small_issue=100)
     width = exact["revenue_at_risk_high"] - exact["revenue_at_risk_low"]
     for column in ("revenue_at_risk_low", "revenue_at_risk_high"):
         assert (abs(sampled[column] - exact[column]) < 0.15 * width).all(), column
     assert (exact["revenue_at_risk_low"] > 0).all()
+    # issue c (about 60 customers) is below small_issue: all its customers are kept
+    assert sampled.loc["c"].to_numpy() == pytest.approx(exact.loc["c"].to_numpy(), rel=0.05)
 
 
 def test_why_quotes_what_the_detectors_matched() -> None:

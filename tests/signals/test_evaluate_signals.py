@@ -2,71 +2,27 @@
 
 from __future__ import annotations
 
-import itertools
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from tests.signals.topic_corpus import OPENERS, OUT_OF_SCOPE, TOPIC_METRICS, TOPICS, split_rows
 
 from cximpact.errors import ContractError
 from cximpact.signals.evaluate import evaluate_sentiment, evaluate_topics, normalise_sentiment
 from cximpact.signals.keywords import KeywordSignals, load_taxonomy
 
-_OPENERS = ("", "hi, ", "hello team, ", "please help: ", "urgent - ")
-_TOPICS: dict[str, tuple[str, ...]] = {
-    "card_arrival": (
-        "my new card has not arrived yet",
-        "when will my card be delivered",
-        "still waiting for the card in the post",
-        "the card you sent never showed up",
-        "how long does card delivery take",
-    ),
-    "refund": (
-        "i want my money back for this order",
-        "please refund the payment",
-        "how do i get a refund",
-        "the refund has not reached my account",
-        "still no refund for the cancelled purchase",
-    ),
-    "password_reset": (
-        "i forgot my password",
-        "cannot log in, need to reset my password",
-        "the password reset link does not work",
-        "locked out of my account after wrong password",
-        "reset password email never came",
-    ),
-}
-_OUT_OF_SCOPE = (
-    "what is the weather in paris tomorrow",
-    "tell me a joke about cats",
-    "who won the football match yesterday",
-    "recommend a good pizza recipe",
-    "play some jazz music",
-)
-_METRIC_KEYS = {
-    "accuracy",
-    "macro_f1",
-    "oos_precision",
-    "oos_recall",
-    "texts_per_second",
-    "n_train",
-    "n_test",
-}
+_TOPICS = {t: TOPICS[t] for t in ("card_arrival", "refund", "password_reset")}
 
 
 def _topic_files(tmp_path: Path) -> tuple[Path, Path]:
-    """Write train (first three phrasings) / test (last two) CSVs with out-of-scope rows."""
-    train: list[dict[str, str]] = []
-    test: list[dict[str, str]] = []
-    for topic, phrasings in _TOPICS.items():
-        for opener, phrase in itertools.product(_OPENERS, phrasings):
-            rows = test if phrase in phrasings[3:] else train
-            rows.append({"utterance": opener + phrase, "intent": topic})
-    train += [{"utterance": text, "intent": "oos"} for text in _OUT_OF_SCOPE[:2]]
-    test += [{"utterance": text, "intent": "oos"} for text in _OUT_OF_SCOPE[2:]]
+    """Write train (first three phrasings) / test (last three) CSVs with out-of-scope rows."""
+    train, test = split_rows(_TOPICS, 3)
+    train += [(text, "oos") for text in OUT_OF_SCOPE[:2]]
+    test += [(text, "oos") for text in OUT_OF_SCOPE[2:]]
     train_path, test_path = tmp_path / "train.csv", tmp_path / "test.csv"
-    pd.DataFrame(train).to_csv(train_path, index=False)
-    pd.DataFrame(test).to_csv(test_path, index=False)
+    pd.DataFrame(train, columns=["utterance", "intent"]).to_csv(train_path, index=False)
+    pd.DataFrame(test, columns=["utterance", "intent"]).to_csv(test_path, index=False)
     return train_path, test_path
 
 
@@ -75,9 +31,9 @@ def test_evaluate_topics_with_oos_label(tmp_path: Path) -> None:
     result = evaluate_topics(
         train, test, text_column="utterance", label_column="intent", oos_label="oos"
     )
-    assert set(result) == _METRIC_KEYS
-    assert result["n_train"] == 3 * 3 * len(_OPENERS)  # out-of-scope rows are not trained on
-    assert result["n_test"] == 3 * 2 * len(_OPENERS) + 3
+    assert set(result) == TOPIC_METRICS
+    assert result["n_train"] == 3 * 3 * len(OPENERS)  # out-of-scope rows are not trained on
+    assert result["n_test"] == 3 * 3 * len(OPENERS) + 3
     assert isinstance(result["accuracy"], float)
     assert 0.7 <= result["accuracy"] <= 1.0
     assert isinstance(result["macro_f1"], float)
@@ -96,7 +52,7 @@ def test_evaluate_topics_without_oos_label_gives_null_oos_metrics(tmp_path: Path
     result = evaluate_topics(train, test, text_column="utterance", label_column="intent")
     assert result["oos_precision"] is None
     assert result["oos_recall"] is None
-    assert result["n_train"] == 3 * 3 * len(_OPENERS) + 2
+    assert result["n_train"] == 3 * 3 * len(OPENERS) + 2
 
 
 def test_evaluate_topics_oos_label_absent_from_test_gives_null(tmp_path: Path) -> None:

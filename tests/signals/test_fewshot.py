@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 import yaml
 from sklearn.base import clone
+from tests.signals.topic_corpus import TOPIC_METRICS
 
 from cximpact.errors import ConfigError, ContractError, NotFittedError
 from cximpact.signals.evaluate import evaluate_topics
@@ -166,15 +167,7 @@ def test_evaluate_topics_few_shot_mode(tmp_path: Path) -> None:
         mode="few-shot",
         taxonomy=taxonomy,
     )
-    assert set(result) >= {
-        "accuracy",
-        "macro_f1",
-        "oos_precision",
-        "oos_recall",
-        "texts_per_second",
-        "n_train",
-        "n_test",
-    }
+    assert set(result) >= TOPIC_METRICS
     assert result["accuracy"] == 1.0
     assert result["n_test"] == len(rows)
     with pytest.raises(ConfigError, match="taxonomy"):

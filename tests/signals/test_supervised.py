@@ -2,70 +2,19 @@
 
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 import pytest
 from sklearn.base import clone
+from tests.signals.topic_corpus import OUT_OF_SCOPE, TOPICS, split_rows
 
 from cximpact.errors import ConfigError, ContractError, NotFittedError
 from cximpact.signals.supervised import SupervisedTopicClassifier
 
-_OPENERS = ("", "hi, ", "hello team, ", "please help: ", "urgent - ")
-_TOPICS: dict[str, tuple[str, ...]] = {
-    "card_arrival": (
-        "my new card has not arrived yet",
-        "when will my card be delivered",
-        "still waiting for the card in the post",
-        "the card you sent never showed up",
-        "how long does card delivery take",
-        "card not received after two weeks",
-    ),
-    "refund": (
-        "i want my money back for this order",
-        "please refund the payment",
-        "how do i get a refund",
-        "the refund has not reached my account",
-        "return the item and reimburse me",
-        "still no refund for the cancelled purchase",
-    ),
-    "password_reset": (
-        "i forgot my password",
-        "cannot log in, need to reset my password",
-        "the password reset link does not work",
-        "locked out of my account after wrong password",
-        "how do i change my login password",
-        "reset password email never came",
-    ),
-    "exchange_rate": (
-        "what exchange rate do you use for euros",
-        "the currency conversion rate was bad",
-        "why was the exchange rate so poor",
-        "how much is one dollar in pounds today",
-        "foreign currency rate seems wrong",
-        "which rate applies when i pay abroad",
-    ),
-}
-_OUT_OF_SCOPE = (
-    "what is the weather in paris tomorrow",
-    "tell me a joke about cats",
-    "who won the football match yesterday",
-    "recommend a good pizza recipe",
-)
-
 
 def _split() -> tuple[list[str], list[str], list[str], list[str]]:
     """Training (first four phrasings) and held-out (last two) texts, with openers."""
-    train_x: list[str] = []
-    train_y: list[str] = []
-    test_x: list[str] = []
-    test_y: list[str] = []
-    for topic, phrasings in _TOPICS.items():
-        for opener, phrase in itertools.product(_OPENERS, phrasings):
-            held_out = phrase in phrasings[4:]
-            (test_x if held_out else train_x).append(opener + phrase)
-            (test_y if held_out else train_y).append(topic)
-    return train_x, train_y, test_x, test_y
+    train, test = split_rows(TOPICS, 4)
+    return [t for t, _ in train], [y for _, y in train], [t for t, _ in test], [y for _, y in test]
 
 
 @pytest.fixture(scope="module")
@@ -102,14 +51,14 @@ def test_fit_returns_self_and_sets_sorted_classes() -> None:
     train_x, train_y, _, _ = _split()
     model = SupervisedTopicClassifier()
     assert model.fit(train_x, train_y) is model
-    assert list(model.classes_) == sorted(_TOPICS)
+    assert list(model.classes_) == sorted(TOPICS)
 
 
 def test_predict_proba_shape_and_rows_sum_to_one(fitted: SupervisedTopicClassifier) -> None:
     proba = fitted.predict_proba(["my card is late", "refund me", ""])
-    assert proba.shape == (3, len(_TOPICS))
+    assert proba.shape == (3, len(TOPICS))
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)
-    assert fitted.predict_proba([]).shape == (0, len(_TOPICS))
+    assert fitted.predict_proba([]).shape == (0, len(TOPICS))
 
 
 def test_held_out_phrasings_are_classified(fitted: SupervisedTopicClassifier) -> None:
@@ -132,7 +81,7 @@ def test_threshold_controls_other_label() -> None:
     train_x, train_y, _, _ = _split()
     never = SupervisedTopicClassifier(threshold=0.0).fit(train_x, train_y)
     always = SupervisedTopicClassifier(threshold=1.0, other_label="oos").fit(train_x, train_y)
-    texts = [*train_x[:5], *_OUT_OF_SCOPE]
+    texts = [*train_x[:5], *OUT_OF_SCOPE]
     assert "other" not in set(never.predict(texts))
     assert set(always.predict(texts)) == {"oos"}
 
@@ -140,9 +89,9 @@ def test_threshold_controls_other_label() -> None:
 def test_out_of_scope_texts_are_less_confident(fitted: SupervisedTopicClassifier) -> None:
     _, _, test_x, _ = _split()
     in_scope = fitted.predict_proba(test_x).max(axis=1)
-    out = fitted.predict_proba(list(_OUT_OF_SCOPE)).max(axis=1)
+    out = fitted.predict_proba(list(OUT_OF_SCOPE)).max(axis=1)
     assert out.mean() < in_scope.mean()
-    assert np.mean(fitted.predict(list(_OUT_OF_SCOPE)) == "other") >= 0.5
+    assert np.mean(fitted.predict(list(OUT_OF_SCOPE)) == "other") >= 0.5
 
 
 @pytest.mark.parametrize(

@@ -117,3 +117,12 @@ def test_models_are_skipped_with_a_note_when_data_is_too_thin(enterprise) -> Non
     )
     assert computed.values.empty
     assert any("survival model skipped" in note for note in computed.notes)
+
+
+def test_customers_gone_before_the_window_are_not_invented_churns(enterprise) -> None:  # type: ignore[no-untyped-def]
+    churn = enterprise.outcomes.set_index("customer_id")["churn_date"].copy()
+    gone = enterprise.customers["id"].iloc[:5]
+    churn = pd.concat([churn, pd.Series("2025-06-01", index=gone)])
+    frame = survival_frame(enterprise.customers, churn, window_start=WINDOW[0], as_of=WINDOW[1])
+    assert not frame.index.isin(gone).any()
+    assert frame["event"].sum() == len(enterprise.outcomes)

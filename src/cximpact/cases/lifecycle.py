@@ -99,6 +99,19 @@ def recent_evidence(
     }
 
 
+def rising(evidence: dict[str, dict[str, Any]]) -> set[str]:
+    """Root causes with at least one upward detection (spikes, or change points going up).
+
+    Downward change points are kept as evidence on a case but never make an issue material:
+    an issue that is getting better must not open a case or clear its below-threshold flag.
+    """
+    return {
+        issue
+        for issue, found in evidence.items()
+        if any(d.get("direction", "up") != "down" for d in found["detections"])
+    }
+
+
 def escalate_overdue(
     state: StateStore, routing: Routing, today: date, *, actor: str = "cximpact"
 ) -> list[CaseRecord]:

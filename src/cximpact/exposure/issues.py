@@ -216,8 +216,10 @@ def compute_exposure(
     )
 
 
-#: Customers (with at least one issue) above which the bootstrap runs on a uniform sample.
+#: Customers (with at least one issue) above which the bootstrap runs on a sample.
 BOOTSTRAP_SAMPLE = 20_000
+#: Issues with at most this many customers keep all of them in the bootstrap sample.
+SMALL_ISSUE = 2_000
 
 
 def _bootstrap_intervals(
@@ -231,6 +233,7 @@ def _bootstrap_intervals(
     draws: int,
     level: float = 0.95,
     sample: int = BOOTSTRAP_SAMPLE,
+    small_issue: int = SMALL_ISSUE,
     seed: int = 0,
 ) -> pd.DataFrame:
     """Interval of each issue's revenue at risk from the sampling distribution of its effect.
@@ -240,34 +243,48 @@ def _bootstrap_intervals(
     fixed; the interval is the central ``level`` share of the per-issue sums. Only the
     (customer, issue) pairs present are computed.
 
-    Above ``sample`` customers with an issue, the draws run on a uniform sample of them: each
-    draw's *deviation* from the point estimate is a sum over customers, estimated without bias
-    by the sample's deviation times (customers / sample) (Horvitz–Thompson), and added to the
-    exact point estimate. The bounds then carry a small Monte Carlo error (about 1/sqrt(sample)
-    of the interval's width) instead of costing draws x pairs.
+    Above ``sample`` customers with an issue, the draws run on a sample of them: every customer
+    of an issue with at most ``small_issue`` customers, and a uniform sample of the others.
+    Each draw's *deviation* from the point estimate is a sum over customers, estimated without
+    bias by weighting each sampled customer by one over their inclusion probability
+    (Horvitz–Thompson), and added to the exact point estimate. Small issues are thus computed
+    exactly; a large issue's bounds carry a Monte Carlo error of about
+    ``sqrt((n_j / s_j - 1) / n_j)`` relative to their deviation (n_j of its customers, s_j
+    sampled), instead of costing draws x pairs.
     """
     all_rows, all_cols = np.nonzero(X[model.issue_columns_].to_numpy() > 0)
 
-    def totals_for(effects: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    def totals_for(
+        effects: np.ndarray, rows: np.ndarray, cols: np.ndarray, weight: np.ndarray
+    ) -> np.ndarray:
         customers, row = np.unique(rows, return_inverse=True)
         _, _, allocated = allocate_pairs(logit[customers], row, effects[cols], horizon_factor)
-        return np.bincount(cols, allocated * value[rows], minlength=len(issues))
+        return np.bincount(cols, allocated * value[rows] * weight, minlength=len(issues))
 
-    rows, cols, weight = all_rows, all_cols, 1.0
-    n_customers = len(np.unique(all_rows))
-    if n_customers > sample:
-        chosen = np.random.default_rng(seed).choice(np.unique(all_rows), sample, replace=False)
-        keep = np.isin(all_rows, chosen)
-        rows, cols, weight = all_rows[keep], all_cols[keep], n_customers / sample
-    totals = np.stack([totals_for(e, rows, cols) for e in model.sample_issue_effects(draws)])
+    rows, cols, weight = all_rows, all_cols, np.ones(len(all_rows))
+    everyone = np.unique(all_rows)
+    if len(everyone) > sample:
+        # Customers of small issues are always kept (probability 1), the others sampled
+        # uniformly; each pair weighs 1 / its customer's inclusion probability.
+        per_issue = np.bincount(all_cols, minlength=len(issues))
+        small = np.isin(all_cols, np.flatnonzero(per_issue <= small_issue))
+        certain = np.unique(all_rows[small])
+        rest = np.setdiff1d(everyone, certain)
+        take = min(len(rest), max(sample - len(certain), sample // 4))
+        chosen = np.random.default_rng(seed).choice(rest, take, replace=False)
+        keep = np.isin(all_rows, certain) | np.isin(all_rows, chosen)
+        rows, cols = all_rows[keep], all_cols[keep]
+        weight = np.where(np.isin(rows, certain), 1.0, len(rest) / max(take, 1))
+    totals = np.stack(
+        [totals_for(e, rows, cols, weight) for e in model.sample_issue_effects(draws)]
+    )
     tail = (1.0 - level) / 2.0 * 100.0
     low, high = np.percentile(totals, [tail, 100.0 - tail], axis=0)
-    if weight != 1.0:  # exact point estimate plus the sample's scaled deviations
+    if len(rows) < len(all_rows):  # exact point estimate plus the sample's weighted deviations
         effects = model.issue_effects_.to_numpy(dtype=float)
-        point, sampled_point = (
-            totals_for(effects, r, c) for r, c in ((all_rows, all_cols), (rows, cols))
-        )
-        low, high = point + weight * (low - sampled_point), point + weight * (high - sampled_point)
+        point = totals_for(effects, all_rows, all_cols, np.ones(len(all_rows)))
+        sampled_point = totals_for(effects, rows, cols, weight)
+        low, high = point + (low - sampled_point), point + (high - sampled_point)
     return pd.DataFrame({"revenue_at_risk_low": low, "revenue_at_risk_high": high}, index=issues)
 
 

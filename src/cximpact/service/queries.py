@@ -7,6 +7,7 @@ may not see. Routes call one of these and format; nothing here does I/O.
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from datetime import date
 from typing import Any
@@ -139,7 +140,14 @@ def issue_trends(view: LiveView, weeks: int = 12) -> dict[str, list[dict[str, An
     return out
 
 
+_QUOTED = re.compile(r' \("[^"]*"\)')
+
+
 def _mask(rows: list[dict[str, Any]], principal: Principal) -> list[dict[str, Any]]:
+    """Rows as ``principal`` may see them: ids masked without ``identifiers``, and the words
+    customers wrote (detector phrases quoted in ``why``) removed without ``text``."""
+    if not principal.can("text"):
+        rows = [r | {"why": _QUOTED.sub("", str(r["why"]))} if r.get("why") else r for r in rows]
     if principal.can("identifiers"):
         return rows
     return [r | {"customer_id": mask_identifier(r["customer_id"])} for r in rows]
@@ -173,7 +181,7 @@ def customer_rows(
 def public_case(case: dict[str, Any], principal: Principal) -> dict[str, Any]:
     """A case as a role may see it: customer ids in the business case masked for viewers."""
     case = plain(case)
-    if principal.can("identifiers"):
+    if principal.can("identifiers") and principal.can("text"):
         return case
     business = dict(case.get("business_case") or {})
     if "top_customers" in business:
@@ -234,8 +242,9 @@ def customer_detail(
     return {
         "customer_id": customer_id,
         "risk": plain(risk.iloc[0].to_dict()) if len(risk) else None,
-        "issues": _records(
-            issues.sort_values("revenue_at_risk", ascending=False), _CUSTOMER_FIELDS
+        "issues": _mask(
+            _records(issues.sort_values("revenue_at_risk", ascending=False), _CUSTOMER_FIELDS),
+            principal,
         ),
         "interactions": shown,
         "actions": actions,

@@ -187,6 +187,7 @@ class LiveScorer:
             self.customers.loc[scorable].reset_index(drop=True),
             flags,
             as_of=self.analysis.as_of,
+            signals=signals if self.settings.risk_language_signals else None,
         ).reindex(columns=self.analysis.model.columns_, fill_value=0.0)
         return compute_exposure(
             features,

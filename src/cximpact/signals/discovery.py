@@ -36,7 +36,8 @@ from sklearn.cluster import MiniBatchKMeans
 from sklearn.feature_extraction.text import CountVectorizer
 from sklearn.metrics import silhouette_score
 
-from cximpact.errors import ConfigError, ContractError, NotFittedError
+from cximpact.errors import ConfigError, ContractError
+from cximpact.signals import _topic_common as common
 from cximpact.signals.embeddings import default_embedder
 
 __all__ = ["DiscoveredTopic", "DiscoveryReport", "TopicDiscovery"]
@@ -117,24 +118,6 @@ class DiscoveryReport:
         out = asdict(self)
         out.pop("labels")
         return out
-
-
-def _texts(texts: Iterable[Any]) -> list[str]:
-    """Texts as strings (missing -> ""); a lone string is refused."""
-    if isinstance(texts, str | bytes):
-        raise ContractError(
-            "texts must be a collection of texts, got a single string. Fix: pass [text]"
-        )
-    series = pd.Series(list(texts), dtype=object)
-    return [str(v) if not pd.isna(v) else "" for v in series]
-
-
-def _unit(matrix: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
-    """Rows scaled to unit length (zero rows stay zero)."""
-    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-    out: npt.NDArray[np.float32] = np.zeros_like(matrix)
-    np.divide(matrix, norms, out=out, where=norms > 0)
-    return out
 
 
 class TopicDiscovery(ClusterMixin, BaseEstimator):  # type: ignore[misc]
@@ -222,16 +205,16 @@ class TopicDiscovery(ClusterMixin, BaseEstimator):  # type: ignore[misc]
         ConfigError
             A parameter is out of range.
         """
-        docs = _texts(texts)
+        docs = common.as_texts(texts)
         self._check_params(len(docs))
         raw = default_embedder().encode(docs)
         self.mean_ = raw.mean(axis=0).astype(np.float32)
-        vectors = _unit(raw - self.mean_)
+        vectors = common.unit_rows(raw - self.mean_)
         k, self.silhouette_ = self._choose_k(vectors)
         model = MiniBatchKMeans(
             n_clusters=k, random_state=int(self.seed), n_init=3, batch_size=2048
         ).fit(vectors)
-        centres = _unit(np.asarray(model.cluster_centers_, dtype=np.float32))
+        centres = common.unit_rows(np.asarray(model.cluster_centers_, dtype=np.float32))
         nearest = (vectors @ centres.T).argmax(axis=1)
         # Number topics by size, largest first.
         order = np.argsort(-np.bincount(nearest, minlength=k), kind="stable")
@@ -268,10 +251,8 @@ class TopicDiscovery(ClusterMixin, BaseEstimator):  # type: ignore[misc]
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
         """Nearest topic and its cosine similarity; -1 below ``min_similarity``."""
         similarity = vectors @ self.centres_.T
-        best = similarity.argmax(axis=1).astype(np.int64)
-        confidence = similarity[np.arange(best.size), best].astype(np.float64)
-        best[confidence < float(self.min_similarity)] = -1
-        return best, confidence
+        confidence = similarity.max(axis=1).astype(np.float64)
+        return common.label_ids(similarity, self.min_similarity, clip=False), confidence
 
     def _describe(self, docs: list[str], vectors: npt.NDArray[np.float32]) -> None:
         """Top c-TF-IDF terms and nearest examples of each topic."""
@@ -304,8 +285,7 @@ class TopicDiscovery(ClusterMixin, BaseEstimator):  # type: ignore[misc]
 
     def _fitted(self) -> None:
         """Raise unless fitted."""
-        if not hasattr(self, "centres_"):
-            raise NotFittedError("TopicDiscovery is not fitted; call fit(texts) first")
+        common.check_fitted(self, "centres_", "TopicDiscovery is not fitted; call fit(texts) first")
 
     def transform(self, texts: Iterable[Any]) -> npt.NDArray[np.float64]:
         """Cosine similarity of each text to each topic centre.
@@ -321,7 +301,7 @@ class TopicDiscovery(ClusterMixin, BaseEstimator):  # type: ignore[misc]
             ``(n_texts, n_topics)`` similarities in ``[-1, 1]``.
         """
         self._fitted()
-        vectors = _unit(default_embedder().encode(_texts(texts)) - self.mean_)
+        vectors = common.unit_rows(default_embedder().encode(common.as_texts(texts)) - self.mean_)
         return np.asarray(vectors @ self.centres_.T, dtype=np.float64)
 
     def predict(self, texts: Iterable[Any]) -> npt.NDArray[np.int64]:
@@ -341,12 +321,7 @@ class TopicDiscovery(ClusterMixin, BaseEstimator):  # type: ignore[misc]
 
     def _topic_ids(self, texts: Iterable[Any]) -> npt.NDArray[np.int64]:
         """Nearest topic id per text, -1 below ``min_similarity``."""
-        similarity = self.transform(texts)
-        best = similarity.argmax(axis=1).astype(np.int64)
-        if similarity.shape[0]:
-            best[similarity.max(axis=1) < float(self.min_similarity)] = -1
-        ids: npt.NDArray[np.int64] = best
-        return ids
+        return common.label_ids(self.transform(texts), self.min_similarity, clip=False)
 
     def predict_labels(self, texts: Iterable[Any]) -> npt.NDArray[np.object_]:
         """Topic name of each text (``topic_<id>``, or ``other_label`` when unassigned).
@@ -361,10 +336,7 @@ class TopicDiscovery(ClusterMixin, BaseEstimator):  # type: ignore[misc]
         numpy.ndarray
             Object array of labels.
         """
-        ids = self._topic_ids(texts)
-        labels = np.asarray(self.classes_, dtype=object)[np.maximum(ids, 0)]
-        labels[ids < 0] = self.other_label
-        return labels
+        return common.label_names(self._topic_ids(texts), self.classes_, self.other_label)
 
     def confidence(self, texts: Iterable[Any]) -> npt.NDArray[np.float64]:
         """Cosine similarity of each text to its nearest topic centre, clipped to ``[0, 1]``.
@@ -379,10 +351,7 @@ class TopicDiscovery(ClusterMixin, BaseEstimator):  # type: ignore[misc]
         numpy.ndarray
             One confidence per text.
         """
-        similarity = self.transform(texts)
-        if similarity.shape[0] == 0:
-            return np.zeros(0, dtype=np.float64)
-        return np.asarray(np.clip(similarity.max(axis=1), 0.0, 1.0), dtype=np.float64)
+        return common.top_confidence(self.transform(texts))
 
     def report(
         self, timestamps: Iterable[Any] | None = None, *, split: Any = None

@@ -27,11 +27,11 @@ from typing import Any, Final, Self
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 from scipy import sparse
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from cximpact.errors import ConfigError, ContractError, NotFittedError
+from cximpact.errors import ConfigError, NotFittedError
+from cximpact.signals._topic_common import TextInputMixin, as_texts
 
 __all__ = ["StaticEmbedder", "StaticTextFeatures", "default_embedder"]
 
@@ -48,23 +48,6 @@ _WORD: Final = re.compile(r"[^\s!-/:-@\[-`{-~]+|[!-/:-@\[-`{-~]")
 def _data_dir() -> Path:
     """Directory of the shipped embedding files (inside the installed package)."""
     return Path(str(resources.files("cximpact.signals") / "data"))
-
-
-def _as_texts(texts: Iterable[Any]) -> list[str]:
-    """Texts as strings, missing values as ``""``; a lone string is refused.
-
-    Raises
-    ------
-    ContractError
-        ``texts`` is a single string.
-    """
-    if isinstance(texts, str | bytes):
-        raise ContractError(
-            "texts must be a collection of texts, got a single string. Fix: pass [text]"
-        )
-    values = list(texts)
-    missing = pd.isna(pd.Series(values, dtype=object)).to_numpy(dtype=bool)
-    return ["" if gone else str(value) for value, gone in zip(values, missing, strict=True)]
 
 
 class StaticEmbedder:
@@ -158,7 +141,7 @@ class StaticEmbedder:
             ``ids`` holds the token ids of text 0, then of text 1, ... (unknown tokens dropped);
             ``lengths[i]`` is the number of ids of text ``i``.
         """
-        docs = _as_texts(texts)
+        docs = as_texts(texts)
         if not docs:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
         # Split into words (at whitespace and ASCII punctuation) in Python, and
@@ -230,7 +213,7 @@ class StaticEmbedder:
             ``float32`` array of shape ``(n_texts, dim)``; rows have unit L2 norm, except texts
             without a known token, whose rows are zeros.
         """
-        docs = _as_texts(texts)
+        docs = as_texts(texts)
         out = np.zeros((len(docs), self.dim), dtype=np.float32)
         step = max(1, int(batch_size))
         for start in range(0, len(docs), step):
@@ -303,7 +286,7 @@ def _token_codes(
     return np.concatenate((ids, bigrams)), np.concatenate((doc, doc[1:][same]))
 
 
-class StaticTextFeatures(TransformerMixin, BaseEstimator):  # type: ignore[misc]
+class StaticTextFeatures(TextInputMixin, TransformerMixin, BaseEstimator):  # type: ignore[misc]
     """Sparse TF-IDF of WordPiece unigrams and bigrams next to the static embedding.
 
     One tokenisation per text feeds both parts: the TF-IDF (sublinear term frequency, smooth
@@ -397,10 +380,3 @@ class StaticTextFeatures(TransformerMixin, BaseEstimator):  # type: ignore[misc]
             dense = embedder.pool(ids, lengths) * np.float32(self.embedding_weight)
             parts.append(sparse.csr_matrix(dense))
         return sparse.hstack(parts, format="csr", dtype=np.float32)
-
-    def __sklearn_tags__(self) -> Any:
-        """Scikit-learn tags: the input is a collection of strings, not a 2-D array."""
-        tags = super().__sklearn_tags__()
-        tags.input_tags.two_d_array = False
-        tags.input_tags.string = True
-        return tags

@@ -47,7 +47,16 @@ import pandas as pd
 import yaml
 from sklearn.base import BaseEstimator, ClassifierMixin
 
-from cximpact.errors import ConfigError, ContractError, NotFittedError
+from cximpact.errors import ConfigError, ContractError
+from cximpact.signals._topic_common import (
+    ThresholdClassifierMixin,
+    as_texts,
+    check_fitted,
+    check_other_label,
+    check_unit_interval,
+    softmax,
+    unit_rows,
+)
 from cximpact.signals.embeddings import StaticTextFeatures, default_embedder
 
 __all__ = ["FewShotTopic", "FewShotTopicClassifier", "load_fewshot_taxonomy"]
@@ -148,26 +157,12 @@ def load_fewshot_taxonomy(
     return _parse_topics(raw, str(path))
 
 
-def _texts(texts: Iterable[Any]) -> list[str]:
-    """Texts as strings (missing -> ""); a lone string is refused."""
-    if isinstance(texts, str | bytes):
-        raise ContractError(
-            "texts must be a collection of texts, got a single string. Fix: pass [text]"
-        )
-    series = pd.Series(list(texts), dtype=object)
-    return [str(v) if not pd.isna(v) else "" for v in series]
-
-
-def _unit(matrix: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
-    """Rows scaled to unit length (zero rows stay zero)."""
-    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-    out: npt.NDArray[np.float32] = np.zeros_like(matrix)
-    np.divide(matrix, norms, out=out, where=norms > 0)
-    return out
-
-
-class FewShotTopicClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
+class FewShotTopicClassifier(ThresholdClassifierMixin, ClassifierMixin, BaseEstimator):  # type: ignore[misc]
     """Topic classifier from a taxonomy of descriptions and example phrases.
+
+    :meth:`decision_function` gives the similarity of each text to each topic,
+    :meth:`predict_proba` their softmax (temperature 0.05) and :meth:`confidence` the top
+    similarity clipped to ``[0, 1]``, which the threshold is compared with.
 
     Parameters
     ----------
@@ -233,12 +228,10 @@ class FewShotTopicClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[mi
         """
         if self.taxonomy is None:
             raise ConfigError("few-shot mode needs a taxonomy. Fix: pass taxonomy=FILE.yaml")
-        if self.threshold is not None and not 0.0 <= float(self.threshold) <= 1.0:
-            raise ConfigError(f"threshold must be in [0, 1] or None, got {self.threshold!r}")
-        if not isinstance(self.other_label, str) or not self.other_label.strip():
-            raise ConfigError(f"other_label must be a non-blank string, got {self.other_label!r}")
+        check_unit_interval("threshold", self.threshold, optional=True)
+        check_other_label(self.other_label)
         topics = load_fewshot_taxonomy(self.taxonomy)
-        docs = _texts(texts) if texts is not None else []
+        docs = as_texts(texts) if texts is not None else []
         embedder = default_embedder()
         phrases, owner = self._phrases(topics)
         phrase_vectors = embedder.encode(phrases)
@@ -249,7 +242,7 @@ class FewShotTopicClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[mi
         self.classes_ = np.asarray(sorted(topics), dtype=object)
         self.owner_ = np.searchsorted(self.classes_, np.asarray(owner, dtype=object))
         self.background_ = background.astype(np.float32)
-        self.examples_ = _unit(phrase_vectors - self.background_)
+        self.examples_ = unit_rows(phrase_vectors - self.background_)
         self.centroids_ = self._centroids(self.examples_)
         # Lexical side: WordPiece TF-IDF, its IDF learned from the phrases and the given texts.
         self.lexical_ = StaticTextFeatures(embedding_weight=0.0).fit([*phrases, *docs])
@@ -262,7 +255,7 @@ class FewShotTopicClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[mi
 
     def _centroids(self, rows: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
         """Unit-length mean of each topic's phrase rows."""
-        return _unit(
+        return unit_rows(
             np.stack([rows[self.owner_ == k].sum(axis=0) for k in range(self.classes_.size)])
         )
 
@@ -329,7 +322,7 @@ class FewShotTopicClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[mi
 
     def _scores_of(self, docs: list[str]) -> npt.NDArray[np.float32]:
         """Per text and topic: embedding and lexical similarity, mixed."""
-        vectors = _unit(default_embedder().encode(docs) - self.background_)
+        vectors = unit_rows(default_embedder().encode(docs) - self.background_)
         lexical = self.lexical_.transform(docs)
         semantic = self._similarity(vectors, self.examples_, self.centroids_)
         words = self._similarity(lexical, self.lexical_examples_, self.lexical_centroids_)
@@ -350,17 +343,6 @@ class FewShotTopicClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[mi
         mixed: npt.NDArray[np.float32] = 0.5 * to_centroids + 0.5 * nearest
         return mixed
 
-    def _fitted_scores(self, texts: Iterable[Any]) -> npt.NDArray[np.float32]:
-        """Scores of texts; raises when not fitted."""
-        if not hasattr(self, "centroids_"):
-            raise NotFittedError(
-                "FewShotTopicClassifier is not fitted; call fit() before predicting"
-            )
-        docs = _texts(texts)
-        if not docs:
-            return np.zeros((0, self.classes_.size), dtype=np.float32)
-        return self._scores_of(docs)
-
     def decision_function(self, texts: Iterable[Any]) -> npt.NDArray[np.float64]:
         """Similarity score of each text to each topic (higher is closer).
 
@@ -373,68 +355,28 @@ class FewShotTopicClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[mi
         -------
         numpy.ndarray
             Shape ``(n_texts, n_topics)``, columns in :attr:`classes_` order, in ``[-1, 1]``.
+
+        Raises
+        ------
+        NotFittedError
+            :meth:`fit` was not called.
         """
-        return self._fitted_scores(texts).astype(np.float64)
+        check_fitted(
+            self, "centroids_", "FewShotTopicClassifier is not fitted; call fit() before predicting"
+        )
+        docs = as_texts(texts)
+        if not docs:
+            return np.zeros((0, self.classes_.size), dtype=np.float64)
+        return self._scores_of(docs).astype(np.float64)
 
-    def predict_proba(self, texts: Iterable[Any]) -> npt.NDArray[np.float64]:
-        """Softmax of the scores (temperature 0.05): a distribution over the topics.
+    def _scores(self, texts: Iterable[Any]) -> npt.NDArray[np.float64]:
+        """The similarity scores (:meth:`decision_function`)."""
+        return self.decision_function(texts)
 
-        Parameters
-        ----------
-        texts : iterable of str
-            Texts to classify.
+    def _cutoff(self) -> float:
+        """The threshold in use (given or calibrated)."""
+        return float(self.threshold_)
 
-        Returns
-        -------
-        numpy.ndarray
-            Shape ``(n_texts, n_topics)``, rows summing to 1.
-        """
-        scores = self.decision_function(texts) / _TEMPERATURE
-        scores -= scores.max(axis=1, keepdims=True) if scores.size else 0.0
-        weights = np.exp(scores)
-        return np.asarray(weights / weights.sum(axis=1, keepdims=True), dtype=np.float64)
-
-    def confidence(self, texts: Iterable[Any]) -> npt.NDArray[np.float64]:
-        """Top similarity per text, clipped to ``[0, 1]`` (compared with the threshold).
-
-        Parameters
-        ----------
-        texts : iterable of str
-            Texts to classify.
-
-        Returns
-        -------
-        numpy.ndarray
-            One confidence per text.
-        """
-        scores = self.decision_function(texts)
-        if scores.shape[0] == 0:
-            return np.zeros(0, dtype=np.float64)
-        return np.asarray(np.clip(scores.max(axis=1), 0.0, 1.0), dtype=np.float64)
-
-    def predict(self, texts: Iterable[Any]) -> npt.NDArray[np.object_]:
-        """Closest topic per text, or ``other_label`` when its score is below the threshold.
-
-        Parameters
-        ----------
-        texts : iterable of str
-            Texts to classify.
-
-        Returns
-        -------
-        numpy.ndarray
-            Object array of labels.
-        """
-        scores = self.decision_function(texts)
-        if scores.shape[0] == 0:
-            return np.empty(0, dtype=object)
-        labels: npt.NDArray[np.object_] = self.classes_[scores.argmax(axis=1)].astype(object)
-        labels[np.clip(scores.max(axis=1), 0.0, 1.0) < self.threshold_] = self.other_label
-        return labels
-
-    def __sklearn_tags__(self) -> Any:
-        """Scikit-learn tags: the input is a collection of strings."""
-        tags = super().__sklearn_tags__()
-        tags.input_tags.two_d_array = False
-        tags.input_tags.string = True
-        return tags
+    def _probabilities(self, scores: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        """Softmax of the similarity scores, temperature 0.05."""
+        return softmax(scores, _TEMPERATURE)

@@ -34,7 +34,14 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
-from cximpact.errors import ConfigError, ContractError, NotFittedError
+from cximpact.errors import ConfigError, ContractError
+from cximpact.signals._topic_common import (
+    ThresholdClassifierMixin,
+    as_texts,
+    check_fitted,
+    check_other_label,
+    check_unit_interval,
+)
 from cximpact.signals.embeddings import StaticTextFeatures
 
 __all__ = ["SupervisedTopicClassifier"]
@@ -44,40 +51,13 @@ _EMBEDDING_WEIGHT = 2.0
 _MAX_SHOWN = 10
 
 
-def _as_texts(texts: Iterable[Any], what: str) -> list[str]:
-    """Turn texts into a list of strings, missing values becoming ``""``.
-
-    Parameters
-    ----------
-    texts : iterable
-        Texts (list, tuple, :class:`pandas.Series`, 1-D array).
-    what : str
-        Name of the argument, for messages.
-
-    Returns
-    -------
-    list of str
-        The texts as strings.
-
-    Raises
-    ------
-    ContractError
-        ``texts`` is a plain string (not a collection of texts).
-    """
-    if isinstance(texts, str | bytes):
-        raise ContractError(
-            f"{what} must be a collection of texts, got a single string. Fix: pass [text]"
-        )
-    series = pd.Series(list(texts), dtype=object)
-    return [str(value) if not pd.isna(value) else "" for value in series]
-
-
-class SupervisedTopicClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
+class SupervisedTopicClassifier(ThresholdClassifierMixin, ClassifierMixin, BaseEstimator):  # type: ignore[misc]
     """Topic classifier: WordPiece TF-IDF + static embedding, logistic regression.
 
     Follows the scikit-learn estimator contract: parameters are stored unchanged by
     ``__init__`` and validated in :meth:`fit`, fitted attributes end with ``_``, and
-    :func:`sklearn.base.clone` / :meth:`get_params` work.
+    :func:`sklearn.base.clone` / :meth:`get_params` work. :meth:`predict_proba` gives the
+    logistic regression's probabilities, :meth:`confidence` the top one per text.
 
     Parameters
     ----------
@@ -117,12 +97,10 @@ class SupervisedTopicClassifier(ClassifierMixin, BaseEstimator):  # type: ignore
         ConfigError
             ``threshold`` outside ``[0, 1]``, ``C`` not positive or ``other_label`` blank.
         """
-        if not 0.0 <= float(self.threshold) <= 1.0:
-            raise ConfigError(f"threshold must be in [0, 1], got {self.threshold!r}")
+        check_unit_interval("threshold", self.threshold)
         if not float(self.C) > 0.0:
             raise ConfigError(f"C must be positive, got {self.C!r}")
-        if not isinstance(self.other_label, str) or not self.other_label.strip():
-            raise ConfigError(f"other_label must be a non-blank string, got {self.other_label!r}")
+        check_other_label(self.other_label)
 
     def _build(self) -> Pipeline:
         """The unfitted feature and model pipeline.
@@ -159,7 +137,7 @@ class SupervisedTopicClassifier(ClassifierMixin, BaseEstimator):  # type: ignore
             A parameter is out of range.
         """
         self._check_params()
-        docs = _as_texts(texts, "texts")
+        docs = as_texts(texts)
         raw = pd.Series(list(labels), dtype=object)
         if len(docs) != len(raw):
             raise ContractError(
@@ -188,101 +166,19 @@ class SupervisedTopicClassifier(ClassifierMixin, BaseEstimator):  # type: ignore
         self.classes_ = np.asarray(pipeline.classes_, dtype=object)
         return self
 
-    def _fitted(self) -> Pipeline:
-        """The fitted pipeline.
-
-        Returns
-        -------
-        sklearn.pipeline.Pipeline
-            ``pipeline_``.
-
-        Raises
-        ------
-        NotFittedError
-            :meth:`fit` was not called.
-        """
-        if not hasattr(self, "pipeline_"):
-            raise NotFittedError(
-                "SupervisedTopicClassifier is not fitted; call fit(texts, labels) before predicting"
-            )
+    def _scores(self, texts: Iterable[Any]) -> npt.NDArray[np.float64]:
+        """Topic probabilities of the logistic regression (the scores are probabilities)."""
+        check_fitted(
+            self,
+            "pipeline_",
+            "SupervisedTopicClassifier is not fitted; call fit(texts, labels) before predicting",
+        )
         pipeline: Pipeline = self.pipeline_
-        return pipeline
-
-    def predict_proba(self, texts: Iterable[Any]) -> npt.NDArray[np.float64]:
-        """Probability of each topic per text.
-
-        Parameters
-        ----------
-        texts : iterable of str
-            Texts to classify.
-
-        Returns
-        -------
-        numpy.ndarray
-            Shape ``(n_texts, n_topics)``, columns in :attr:`classes_` order, rows summing to 1.
-
-        Raises
-        ------
-        NotFittedError
-            :meth:`fit` was not called.
-        """
-        pipeline = self._fitted()
-        docs = _as_texts(texts, "texts")
+        docs = as_texts(texts)
         if not docs:
             return np.zeros((0, self.classes_.size), dtype=np.float64)
         return np.asarray(pipeline.predict_proba(docs), dtype=np.float64)
 
-    def confidence(self, texts: Iterable[Any]) -> npt.NDArray[np.float64]:
-        """Top probability per text (what ``threshold`` is compared with).
-
-        Parameters
-        ----------
-        texts : iterable of str
-            Texts to classify.
-
-        Returns
-        -------
-        numpy.ndarray
-            One value in ``[0, 1]`` per text.
-
-        Raises
-        ------
-        NotFittedError
-            :meth:`fit` was not called.
-        """
-        proba = self.predict_proba(texts)
-        return proba.max(axis=1) if proba.shape[0] else np.zeros(0, dtype=np.float64)
-
-    def predict(self, texts: Iterable[Any]) -> npt.NDArray[np.object_]:
-        """Most probable topic per text, or ``other_label`` below ``threshold``.
-
-        Parameters
-        ----------
-        texts : iterable of str
-            Texts to classify.
-
-        Returns
-        -------
-        numpy.ndarray
-            Object array of labels, one per text.
-
-        Raises
-        ------
-        NotFittedError
-            :meth:`fit` was not called.
-        """
-        proba = self.predict_proba(texts)
-        if proba.shape[0] == 0:
-            return np.empty(0, dtype=object)
-        best = proba.argmax(axis=1)
-        labels: npt.NDArray[np.object_] = np.asarray(self.classes_, dtype=object)[best]
-        low = proba[np.arange(proba.shape[0]), best] < float(self.threshold)
-        labels[low] = self.other_label
-        return labels
-
-    def __sklearn_tags__(self) -> Any:
-        """Scikit-learn tags: the input is a collection of strings, not a 2-D array."""
-        tags = super().__sklearn_tags__()
-        tags.input_tags.two_d_array = False
-        tags.input_tags.string = True
-        return tags
+    def _cutoff(self) -> float:
+        """The ``threshold`` parameter."""
+        return float(self.threshold)

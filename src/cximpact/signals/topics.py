@@ -24,6 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from cximpact.errors import ConfigError
+from cximpact.signals._topic_common import softmax
 from cximpact.signals.discovery import TopicDiscovery
 from cximpact.signals.fewshot import FewShotTopicClassifier
 from cximpact.signals.supervised import SupervisedTopicClassifier
@@ -32,6 +33,7 @@ __all__ = ["MODES", "DiscoveryTopicClassifier", "TopicClassifier", "make_topic_c
 
 Mode = Literal["supervised", "few-shot", "discovery"]
 MODES: Final[tuple[str, ...]] = ("supervised", "few-shot", "discovery")
+_TEMPERATURE: Final = 0.05
 
 
 @runtime_checkable
@@ -76,11 +78,7 @@ class DiscoveryTopicClassifier(TopicDiscovery):
 
     def predict_proba(self, texts: Iterable[Any]) -> npt.NDArray[np.float64]:
         """Softmax of the similarities to the topic centres."""
-        scores = self.transform(texts) / 0.05
-        if scores.shape[0] == 0:
-            return scores
-        weights = np.exp(scores - scores.max(axis=1, keepdims=True))
-        return np.asarray(weights / weights.sum(axis=1, keepdims=True), dtype=np.float64)
+        return softmax(self.transform(texts), _TEMPERATURE)
 
 
 def make_topic_classifier(

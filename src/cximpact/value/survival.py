@@ -67,6 +67,7 @@ def survival_frame(
     pandas.DataFrame
         Indexed by customer id: ``age_entry``, ``age_exit`` (years), ``event`` (1 = churned in
         the window), ``products``, ``log_revenue`` and one 0/1 column per segment but the first.
+        Customers who churned before ``window_start`` are left out.
     """
     frame = customers.set_index("id")
     start = pd.to_datetime(frame["start_date"], utc=True).dt.tz_localize(None)
@@ -84,7 +85,10 @@ def survival_frame(
     out["products"] = frame["products"].astype(float).fillna(1.0)
     out["log_revenue"] = np.log1p(frame["monthly_revenue"].astype(float).clip(lower=0).fillna(0))
     segments = pd.get_dummies(frame["segment"].fillna("unknown"), prefix="segment", dtype=float)
-    return pd.concat([out, segments.iloc[:, 1:]], axis=1)
+    out = pd.concat([out, segments.iloc[:, 1:]], axis=1)
+    # Customers who left before the window are outside the left-truncated sample: kept, they
+    # would become invented first-day churns.
+    return out[~(churn.notna() & (churn < window_start)).to_numpy()]
 
 
 @dataclass(frozen=True)
