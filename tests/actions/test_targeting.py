@@ -132,5 +132,10 @@ def test_a_fitted_uplift_model_replaces_the_assumption() -> None:
     assert scored["risk_reduction"].to_numpy() == pytest.approx(
         model.predict(uplift_features(scored))
     )
+    # one model per policy: a policy without its own model keeps the playbook assumption
+    assumed = score_targets(_frame(), _rules(), {}, {"another_policy": model})
+    assert set(assumed["uplift_source"]) == {"assumption"}
+    learned = score_targets(_frame(), _rules(), {}, {"call": model})
+    assert set(learned["uplift_source"]) == {"model"}
     truth = data["churn_probability"] - 1 / (1 + np.exp(-(logit - 1)))
     assert np.abs(model.predict(uplift_features(data)) - truth).mean() < 0.03

@@ -107,3 +107,16 @@ def test_invalid_inputs_are_contract_errors() -> None:
         holdout_sample_size(0.0, 0.2)
     with pytest.raises(ContractError, match="relative effect"):
         holdout_sample_size(0.1, 1.5)
+
+
+def test_actions_hold_out_exactly_the_customers_a_case_measures_against() -> None:
+    from cximpact.actions.guardrails import holdout_flags
+    from cximpact.measure.design import in_holdout
+
+    customers = pd.Series([f"C{i:05d}" for i in range(5000)])
+    measured = in_holdout(customers, 7, 0.2)
+    acted = holdout_flags(customers, [7] * len(customers), 0.2)
+    assert (measured == acted).all()
+    assert 0.17 < measured.mean() < 0.23
+    per_case = holdout_flags(customers[:4], [7, 7, 8, 8], [0.0, 0.0, 0.99, 0.99])
+    assert list(per_case[:2]) == [False, False] and per_case[2:].all()

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from cximpact.actions.policies import FrequencyCaps, PolicySet, QuietHours
+from cximpact.measure.design import holdout_assignment
 
 __all__ = [
     "NO_ISSUE",
@@ -41,30 +42,29 @@ NO_ISSUE: frozenset[str] = frozenset({"", "other", "unknown", "none"})
 CONTACT_COLUMNS = ("customer_id", "email", "timezone", "consent", "do_not_contact")
 
 
-def _unit_hash(text: str) -> float:
-    digest = hashlib.sha256(text.encode("utf-8")).digest()
-    return int.from_bytes(digest[:8], "big") / 2**64
-
-
-def holdout_flags(customer_ids: Iterable[str], case_ids: Iterable[int], share: float) -> np.ndarray:
+def holdout_flags(
+    customer_ids: Iterable[str], case_ids: Iterable[int], share: float | Iterable[float]
+) -> np.ndarray:
     """Whether each (customer, case) pair is held out: ``sha256("customer:case") < share``.
+
+    The same rule a case's measurement uses
+    (:func:`cximpact.measure.design.holdout_assignment`), so the customers held out of an
+    action are the comparison group the case's verdict is measured against.
 
     Parameters
     ----------
     customer_ids, case_ids : iterable
         Pairs, aligned.
-    share : float
-        Share of pairs to hold out, in ``[0, 1)``.
+    share : float or iterable of float
+        Share of pairs to hold out, in ``[0, 1)``: one for all pairs, or one per pair (the
+        share each case's measurement plan fixed).
 
     Returns
     -------
     numpy.ndarray of bool
         ``True`` for held-out pairs; deterministic and independent of order and batch.
     """
-    return np.array(
-        [_unit_hash(f"{c}:{k}") < share for c, k in zip(customer_ids, case_ids, strict=True)],
-        dtype=bool,
-    )
+    return holdout_assignment(customer_ids, case_ids, share)
 
 
 def idempotency_key(case_id: int, customer_id: str, policy: str) -> str:

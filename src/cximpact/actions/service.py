@@ -75,23 +75,35 @@ def load_suppression(path: Path | None) -> set[str]:
     return {s.strip() for s in lines if s.strip() and not s.lstrip().startswith("#")}
 
 
-def fit_uplift(store: ActionStore, min_per_arm: int = 30) -> TwoModelUplift | None:
-    """Fit the uplift model on past outcomes, or return None (planning then uses assumptions)."""
+def fit_uplift(store: ActionStore, min_per_arm: int = 30) -> dict[str, TwoModelUplift] | None:
+    """One uplift model per policy, fitted on that policy's past outcomes, or None.
+
+    Policies are different actions (a message, an offer, a call) with different effects, so
+    each learns from its own outcomes; a policy with too few keeps the playbook assumption.
+    None (with a warning when outcomes exist) when no policy has enough.
+    """
     rows = pd.DataFrame(store.measured_actions())
     if rows.empty:
         return None
-    treated = ~rows["holdout"].to_numpy(dtype=bool)
-    churned = rows["churned"].to_numpy(dtype=bool)
-    if not can_learn_uplift(treated, churned, min_per_arm):
+    models: dict[str, TwoModelUplift] = {}
+    for policy, mine in rows.groupby("policy"):
+        treated = ~mine["holdout"].to_numpy(dtype=bool)
+        churned = mine["churned"].to_numpy(dtype=bool)
+        if can_learn_uplift(treated, churned, min_per_arm):
+            model = TwoModelUplift(min_per_arm=min_per_arm)
+            models[str(policy)] = model.fit(
+                uplift_features(mine), churned.astype(int), treatment=treated
+            )
+    if not models:
         warnings.warn(
-            f"{len(rows)} action outcomes are too few to learn uplift from (each arm needs "
-            f"{min_per_arm} with churned and retained customers); using playbook assumptions",
+            f"{len(rows)} action outcomes are too few to learn uplift from (each policy's arms "
+            f"need {min_per_arm} with churned and retained customers); using playbook "
+            "assumptions",
             LowSampleWarning,
             stacklevel=2,
         )
         return None
-    model = TwoModelUplift(min_per_arm=min_per_arm)
-    return model.fit(uplift_features(rows), churned.astype(int), treatment=treated)
+    return models
 
 
 @dataclass(frozen=True)
@@ -156,10 +168,13 @@ def plan_actions(
     rules = rules or load_policies(settings.actions_policies_file)
     spent = store.spent_since(now - timedelta(days=rules.budget_window_days))
     rules = remaining_budgets(rules, spent)
-    cases = pd.DataFrame(
-        [(c.id, c.issue) for c in store.list_cases(include_terminal=False)],
-        columns=["case_id", "issue"],
-    )
+    open_cases = store.list_cases(include_terminal=False)
+    cases = pd.DataFrame([(c.id, c.issue) for c in open_cases], columns=["case_id", "issue"])
+    shares = {  # the holdout each case's measurement plan was sized with
+        c.id: float(c.measurement_plan["holdout_share"])
+        for c in open_cases
+        if c.measurement_plan.get("holdout_share") is not None
+    }
     model = fit_uplift(store)
     pool = candidates(exposure, cases)
     done = store.planned_pairs(cases["case_id"].tolist())
@@ -181,6 +196,7 @@ def plan_actions(
         now=now,
         model=model,
         default_timezone=settings.actions_default_timezone,
+        holdout_shares=shares,
     )
     actions = plan.actions.replace({np.nan: None})
     records: list[dict[str, Any]] = [

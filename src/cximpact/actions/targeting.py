@@ -5,14 +5,16 @@ For each customer of an open case and each policy that customer is eligible for:
     risk_reduction  = churn probability the action removes      (model or assumption)
     expected_uplift = value x risk_reduction - cost             (currency)
 
-With a fitted :class:`~cximpact.actions.uplift.TwoModelUplift`, ``risk_reduction`` is its
-prediction (``uplift_source = "model"``); without one it is the playbook's assumption
+With a fitted :class:`~cximpact.actions.uplift.TwoModelUplift` for the policy (one per policy,
+learned from that policy's own outcomes), ``risk_reduction`` is its prediction
+(``uplift_source = "model"``); without one it is the playbook's assumption
 ``churn_probability x effectiveness`` (``uplift_source = "assumption"``). Each (customer, case)
 keeps its best policy; only positive uplift is targeted; the budget is spent best first.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -73,7 +75,7 @@ def score_targets(
     frame: pd.DataFrame,
     rules: PolicySet,
     playbook: dict[str, PlaybookOption],
-    model: TwoModelUplift | None = None,
+    model: TwoModelUplift | Mapping[str, TwoModelUplift] | None = None,
 ) -> pd.DataFrame:
     """Expected uplift of each eligible (customer, case, policy); best policy per pair.
 
@@ -89,8 +91,9 @@ def score_targets(
         if rows.empty:
             continue
         cost, effectiveness = cost_and_effectiveness(policy, playbook)
-        if model is not None:
-            reduction = model.predict(uplift_features(rows))
+        learned = model.get(policy.name) if isinstance(model, Mapping) else model
+        if learned is not None:
+            reduction = learned.predict(uplift_features(rows))
             source = "model"
         else:
             reduction = rows["churn_probability"].to_numpy(dtype=float) * effectiveness
@@ -149,8 +152,9 @@ def plan_targets(
     suppressed: set[str],
     history: pd.DataFrame,
     now: datetime,
-    model: TwoModelUplift | None = None,
+    model: TwoModelUplift | Mapping[str, TwoModelUplift] | None = None,
     default_timezone: str = "UTC",
+    holdout_shares: dict[int, float] | None = None,
 ) -> PlannedActions:
     """Score, apply the guardrails, split off the holdout and spend the budget.
 
@@ -162,8 +166,12 @@ def plan_targets(
         Policies and the case playbook (costs and assumed effectiveness).
     contacts, suppressed, history, now, default_timezone
         See :func:`~cximpact.actions.guardrails.apply_guardrails`.
-    model : TwoModelUplift, optional
-        A fitted uplift model; the playbook assumption when None.
+    model : TwoModelUplift or mapping of policy name to TwoModelUplift, optional
+        Fitted uplift model(s): one for every policy, or one per policy (policies without one
+        keep the playbook assumption); the playbook assumption when None.
+    holdout_shares : dict, optional
+        Holdout share per case id, as the case's measurement plan fixed it; cases without one
+        use the policies' ``holdout_share``.
 
     Returns
     -------
@@ -172,7 +180,8 @@ def plan_targets(
         ``not_before``; ``skipped`` with a ``reason``.
     """
     scored = score_targets(frame, rules, playbook, model)
-    scored["holdout"] = holdout_flags(scored["customer_id"], scored["case_id"], rules.holdout_share)
+    shares = scored["case_id"].map(holdout_shares or {}).astype(float).fillna(rules.holdout_share)
+    scored["holdout"] = holdout_flags(scored["customer_id"], scored["case_id"], shares)
     allowed, skipped = apply_guardrails(
         scored, contacts, suppressed, history, rules, now, default_timezone=default_timezone
     )

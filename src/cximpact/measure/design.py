@@ -19,7 +19,9 @@ the planned groups detect with that power.
 
 from __future__ import annotations
 
+import hashlib
 import math
+from collections.abc import Iterable
 from statistics import NormalDist
 from typing import Any
 
@@ -108,11 +110,39 @@ def choose_method(response: str, *, segments: int = 1, history_days: int = 0) ->
     return "pre_post_volume_adjusted"
 
 
+def holdout_assignment(
+    customer_ids: Iterable[Any], case_ids: Iterable[Any], share: float | Iterable[float]
+) -> npt.NDArray[np.bool_]:
+    """Whether each (customer, case) pair is held out: ``sha256("customer:case") < share``.
+
+    The one assignment rule of the project: outbound actions
+    (:func:`cximpact.actions.guardrails.holdout_flags`) hold out exactly the customers a case's
+    measurement (:func:`in_holdout`) compares against. Deterministic, stateless, independent of
+    order and batch; the first 8 bytes of the digest are read as a number in [0, 1).
+
+    Parameters
+    ----------
+    customer_ids, case_ids : iterable
+        The pairs, aligned.
+    share : float or iterable of float
+        Share held out, one for all pairs or one per pair.
+    """
+    units = np.array(
+        [
+            int.from_bytes(hashlib.sha256(f"{c}:{k}".encode()).digest()[:8], "big") / 2**64
+            for c, k in zip(customer_ids, case_ids, strict=True)
+        ],
+        dtype=float,
+    )
+    per_pair = [float(share)] if isinstance(share, int | float) else [float(v) for v in share]
+    shares = np.broadcast_to(np.asarray(per_pair, dtype=float), units.shape)
+    return np.asarray(units < shares, dtype=bool)
+
+
 def in_holdout(customer_ids: pd.Series, case_id: int, share: float) -> npt.NDArray[np.bool_]:
-    """Whether each customer is held out of case ``case_id``'s action (stable hash, no state)."""
-    keys = str(case_id) + ":" + customer_ids.astype(str)
-    hashed = pd.util.hash_pandas_object(keys, index=False).to_numpy()
-    return np.asarray((hashed % 10_000) < round(share * 10_000), dtype=bool)
+    """Whether each customer is held out of case ``case_id``'s action (see
+    :func:`holdout_assignment`)."""
+    return holdout_assignment(customer_ids.astype(str), [case_id] * len(customer_ids), share)
 
 
 def _window_churn(churn_rate: float, duration_days: int, horizon_days: int) -> float:

@@ -34,6 +34,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from cximpact.cases.lifecycle import material_issues
 from cximpact.errors import CximpactError, StoreError
 from cximpact.flow import analyse, case_fields, open_cases
 from cximpact.ingest.contracts import get_contract
@@ -363,8 +364,12 @@ class Ingestor:
         touched = set(after.customers.loc[after.customers["customer_id"].isin(customers), "issue"])
         issues = after.issues[after.issues["issue"].isin(touched)]
         material = issues[
-            (issues["revenue_at_risk"] >= self.settings.case_threshold_amount)
-            & (issues["share_of_exposure"] >= self.settings.case_threshold_share)
+            material_issues(
+                issues,
+                amount=self.settings.case_threshold_amount,
+                share=self.settings.case_threshold_share,
+                mode=self.settings.case_threshold_mode,
+            )
         ]
         self._dirty |= {str(i) for i in material["issue"]}
 
@@ -410,6 +415,7 @@ class Ingestor:
         if refresh:  # fixed when the case opened
             fields.pop("due")
             fields.pop("measurement_plan")
+        fields["below_threshold_since"] = None  # only material issues are written here
         self.state.upsert_case(name, fields, actor="system:live")
 
     def _persist(self) -> None:
