@@ -301,7 +301,10 @@ def open_cases(
         analysis.as_of,
         settings.monitor_recent_days,
     )
-    material = set(_material(issues, settings)["issue"]) | (rising(evidence) & set(issues["issue"]))
+    exposed = set(issues.loc[issues["revenue_at_risk"] > 0, "issue"])
+    # a rising detection makes an issue material only when it carries exposure: a volume spike
+    # on a topic that costs nothing is evidence for a case, not a reason to open one
+    material = set(_material(issues, settings)["issue"]) | (rising(evidence) & exposed)
     already_open = {c.issue for c in state.list_cases(include_terminal=False)}
     results = []
     for _, issue in issues[issues["issue"].isin(material | already_open)].iterrows():
