@@ -5,6 +5,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 from scipy.stats import kendalltau
 
@@ -151,3 +152,44 @@ def test_cases_land_in_the_configured_transactional_store(tmp_path: Path, db_url
     assert {c.issue for c in stored} == {c.issue for c, _ in result.cases} != set()
     assert all(c.owner and c.due > date(2026, 7, 1) for c in stored)
     assert first_audit.action == "open"
+
+
+def test_supervised_topic_mode_learns_root_causes_from_labelled_interactions(
+    tmp_path: Path,
+) -> None:
+    """With labels, the flow's root causes come from the supervised classifier (and beat the
+    keyword rules on interactions it was not trained on)."""
+    enterprise = simulate(SimulationConfig(customers=3000, days=120, seed=12))
+    data = tmp_path / "data"
+    write_enterprise(enterprise, data)
+    labelled = enterprise.interactions[["id", "text", "_topic"]].rename(columns={"_topic": "label"})
+    train = labelled.iloc[::2]
+    train[["text", "label"]].to_csv(tmp_path / "labels.csv", index=False)
+    truth = labelled.set_index("id")["label"]
+    held_out = set(labelled["id"]) - set(train["id"])
+
+    def accuracy(settings_overrides: dict[str, Any], name: str) -> float:
+        settings = load_settings(db=tmp_path / f"{name}.duckdb", **settings_overrides)
+        signals = run(data, settings, today=date(2026, 7, 1)).analysis.signals
+        test = signals[signals["interaction_id"].isin(held_out)]
+        return float(
+            (test["root_cause"].to_numpy() == truth[test["interaction_id"]].to_numpy()).mean()
+        )
+
+    keywords = accuracy({}, "k")
+    supervised = accuracy(
+        {"topic_mode": "supervised", "topic_training_file": tmp_path / "labels.csv"}, "s"
+    )
+    assert supervised > keywords + 0.03, (supervised, keywords)
+
+
+def test_topic_modes_without_their_file_fail_with_a_fix(tmp_path: Path) -> None:
+    from cximpact.errors import ConfigError
+    from cximpact.flow import topic_model
+
+    texts = pd.Series(["my bill is wrong"])
+    with pytest.raises(ConfigError, match="CXIMPACT_TOPIC_TRAINING_FILE"):
+        topic_model(load_settings(topic_mode="supervised"), texts)
+    with pytest.raises(ConfigError, match="CXIMPACT_TOPIC_FEWSHOT_FILE"):
+        topic_model(load_settings(topic_mode="few-shot"), texts)
+    assert topic_model(load_settings(), texts) is None

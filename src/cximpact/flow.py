@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -22,7 +22,7 @@ from cximpact.cases.business_case import (
 )
 from cximpact.cases.lifecycle import escalate_overdue, material_issues, recent_evidence, rising
 from cximpact.cases.routing import Routing, load_routing, severity_of
-from cximpact.errors import ContractError, NotFoundError
+from cximpact.errors import ConfigError, ContractError, NotFoundError
 from cximpact.exposure.issues import (
     ExposureResult,
     compute_exposure,
@@ -38,6 +38,9 @@ from cximpact.store.analytics import AnalyticsStore
 from cximpact.store.state import CaseRecord, StateStore
 from cximpact.value.ladder import estimate_values
 from cximpact.value.models import model_values
+
+if TYPE_CHECKING:
+    from cximpact.signals.topics import TopicClassifier
 
 __all__ = [
     "INGEST_ORDER",
@@ -139,6 +142,7 @@ def analyse(
         taxonomy_file=settings.taxonomy_file,
         repeat_contact_days=settings.repeat_contact_days,
         default_handling_cost=settings.handling_cost,
+        topic_model=topic_model(settings, interactions["text"]),
     )
     outcomes = store.read("outcomes")
     churned_ids = outcomes.loc[pd.to_datetime(outcomes["churn_date"]) <= stamp, "customer_id"]
@@ -194,6 +198,38 @@ def analyse(
     ):
         store.replace_table(name, frame)
     return Analysis(stamp, window_days, signals, values, model, exposure, settings.horizon_days)
+
+
+def topic_model(settings: Settings, texts: pd.Series) -> TopicClassifier | None:
+    """The root-cause classifier ``settings.topic_mode`` asks for, fitted; None for keywords.
+
+    Raises
+    ------
+    ConfigError
+        ``supervised`` without ``topic_training_file``, or ``few-shot`` without
+        ``topic_fewshot_file``.
+    """
+    from cximpact.signals.evaluate import read_labelled
+    from cximpact.signals.topics import make_topic_classifier
+
+    if settings.topic_mode == "keywords":
+        return None
+    if settings.topic_mode == "supervised":
+        if settings.topic_training_file is None:
+            raise ConfigError(
+                "topic_mode=supervised needs labelled interactions. Fix: set "
+                "CXIMPACT_TOPIC_TRAINING_FILE to a file with columns text, label"
+            )
+        labelled = read_labelled(settings.topic_training_file, "text", "label", "training")
+        model = make_topic_classifier("supervised")
+        return model.fit(labelled["text"], labelled["label"])
+    if settings.topic_fewshot_file is None:
+        raise ConfigError(
+            "topic_mode=few-shot needs a taxonomy of examples. Fix: set "
+            "CXIMPACT_TOPIC_FEWSHOT_FILE (see src/cximpact/signals/data/fewshot_taxonomy.yaml)"
+        )
+    model = make_topic_classifier("few-shot", taxonomy=settings.topic_fewshot_file)
+    return model.fit(texts.fillna("").astype(str))
 
 
 def _annual_churn(churned: int, customers: int, window_days: int, settings: Settings) -> float:

@@ -39,6 +39,20 @@ class Settings(BaseSettings):
         0.10, ge=0, lt=1, description="Annual discount rate for computed lifetime values."
     )
     horizon_days: int = Field(365, gt=0, description="Horizon of churn risk and value, in days.")
+    topic_mode: Literal["keywords", "supervised", "few-shot"] = Field(
+        "keywords",
+        description=(
+            "Root causes in the flow: keywords (taxonomy rules + self-training), supervised "
+            "(fitted on topic_training_file) or few-shot (topic_fewshot_file)."
+        ),
+    )
+    topic_training_file: Path | None = Field(
+        None, description="Labelled interactions (columns text, label) for topic_mode=supervised."
+    )
+    topic_fewshot_file: Path | None = Field(
+        None,
+        description="Few-shot taxonomy (descriptions + example phrases) for topic_mode=few-shot.",
+    )
     risk_language_signals: bool = Field(
         False,
         description=(

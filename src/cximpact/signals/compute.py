@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
 from cximpact.signals.keywords import KeywordSignals, load_taxonomy
 from cximpact.signals.repeat import mark_repeat_contacts
 from cximpact.signals.selftrain import self_train_topics
+
+if TYPE_CHECKING:
+    from cximpact.signals.topics import TopicClassifier
 
 __all__ = ["compute_signals"]
 
@@ -32,6 +37,7 @@ def compute_signals(
     repeat_contact_days: int = 14,
     default_handling_cost: float = 6.0,
     self_train: bool = True,
+    topic_model: TopicClassifier | None = None,
 ) -> pd.DataFrame:
     """One row of signals per interaction.
 
@@ -48,11 +54,22 @@ def compute_signals(
     self_train
         Let texts the keyword rules label teach a classifier for the texts they miss
         (:func:`cximpact.signals.selftrain.self_train_topics`).
+    topic_model
+        A fitted root-cause classifier (:func:`cximpact.signals.topics.make_topic_classifier`,
+        supervised or few-shot) that replaces the keyword rules and self-training for the root
+        cause; its confidence becomes ``root_cause_confidence``. The secondary root cause, the
+        detectors and sentiment still come from the taxonomy.
     """
     model = _keyword_model(taxonomy_file, _mtime(taxonomy_file))
     texts = interactions["text"].fillna("").astype(str)
     detected = model.transform(texts.reset_index(drop=True))
-    if self_train:
+    if topic_model is not None:
+        plain = texts.reset_index(drop=True)
+        detected["root_cause"] = pd.array(topic_model.predict(plain), dtype="str")
+        detected["root_cause_confidence"] = np.asarray(topic_model.confidence(plain), dtype=float)
+        same = detected["secondary_root_cause"] == detected["root_cause"]
+        detected.loc[same, "secondary_root_cause"] = ""
+    elif self_train:
         topics, learned = self_train_topics(
             texts.reset_index(drop=True), detected["root_cause"], detected["secondary_root_cause"]
         )

@@ -33,7 +33,13 @@ from cximpact.ingest.readers import read_records
 if TYPE_CHECKING:
     from cximpact.signals.topics import TopicClassifier
 
-__all__ = ["SENTIMENT_LABELS", "evaluate_sentiment", "evaluate_topics", "normalise_sentiment"]
+__all__ = [
+    "SENTIMENT_LABELS",
+    "evaluate_sentiment",
+    "evaluate_topics",
+    "normalise_sentiment",
+    "read_labelled",
+]
 
 #: The sentiment labels the lexicon predicts.
 SENTIMENT_LABELS: Final[tuple[str, ...]] = ("negative", "neutral", "positive")
@@ -48,7 +54,7 @@ _MAX_SHOWN: Final = 12
 _DIGITS: Final = 4
 
 
-def _read_labelled(path: Path, text_column: str, label_column: str, role: str) -> pd.DataFrame:
+def read_labelled(path: Path, text_column: str, label_column: str, role: str) -> pd.DataFrame:
     """Read a file and keep its text and label columns, as stripped-label strings.
 
     Parameters
@@ -189,8 +195,8 @@ def evaluate_topics(
     """
     if mode not in ("supervised", "few-shot"):
         raise ConfigError(f"unknown mode {mode!r}. Fix: use supervised or few-shot")
-    train_rows = _read_labelled(train, text_column, label_column, "training")
-    test_rows = _read_labelled(test, text_column, label_column, "test")
+    train_rows = read_labelled(train, text_column, label_column, "training")
+    test_rows = read_labelled(test, text_column, label_column, "test")
     train_rows = train_rows[train_rows["label"] != ""]
     test_rows = test_rows[test_rows["label"] != ""]
     all_train = train_rows
@@ -354,7 +360,7 @@ def evaluate_sentiment(
     from cximpact.signals.learned_sentiment import LearnedSentiment
     from cximpact.signals.sentiment import LexiconSentiment
 
-    rows = _read_labelled(data, text_column, label_column, "sentiment")
+    rows = read_labelled(data, text_column, label_column, "sentiment")
     truth = normalise_sentiment(rows["label"]).to_numpy(dtype=object)
     texts = pd.Series(rows["text"].to_numpy(dtype=object), dtype="str")
     extra: dict[str, int] = {}
@@ -362,7 +368,7 @@ def evaluate_sentiment(
     if train is None:
         model = LexiconSentiment().fit()
     else:
-        training = _read_labelled(train, text_column, label_column, "training")
+        training = read_labelled(train, text_column, label_column, "training")
         labels = normalise_sentiment(training["label"]).to_numpy(dtype=object)
         model = LearnedSentiment().fit(training["text"], labels)
         extra["n_train"] = len(training)
