@@ -86,3 +86,23 @@ def test_budget_holds_across_planning_runs(sqlite_store: ActionStore, tmp_path: 
     assert first.skipped["over_budget"] == 50 - first.created
     later = plan_actions(sqlite_store, _exposure(30, start=100), settings)
     assert later.treated == 0 and later.skipped["over_budget"] > 0  # the window's budget is spent
+
+
+def test_action_outcomes_reach_the_case_measurement(tmp_path: Path) -> None:
+    """`cximpact cases measure` carries the treated vs held-out churn of the case's actions."""
+    from cximpact.cases.commands import _action_outcomes
+
+    settings = load_settings(
+        db=tmp_path / "cx.duckdb", actions_policies_file=_policies(tmp_path, budget=10_000)
+    )
+    with ActionStore(settings.state_url()) as store:
+        store.upgrade()
+        case, _ = store.upsert_case("billing_error", {"severity": "high", "due": "2030-01-01"})
+        assert _action_outcomes(settings, case.id) == {}  # no outcomes yet
+        plan_actions(store, _exposure(), settings)
+        for action in store.list_actions():
+            outcome = "churned" if action.holdout else "retained"
+            store.record_outcome(outcome, idempotency_key=action.idempotency_key)
+    found = _action_outcomes(settings, case.id)["action_outcomes"]
+    assert found["case_id"] == case.id and found["treated"] > 0
+    assert found["treated_churn_rate"] == 0.0

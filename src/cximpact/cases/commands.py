@@ -255,6 +255,18 @@ def _measurement_inputs(settings: Settings) -> dict[str, pd.DataFrame]:
 
 
 @cases_app.command("measure")
+def _action_outcomes(settings: Settings, case_id: int) -> dict[str, Any]:
+    """``{"action_outcomes": ...}``: treated vs held-out churn of the case's outbound actions
+    (recorded outcomes, docs/actions.md), when any action of the case has a final outcome."""
+    from cximpact.actions.service import measure_cases
+    from cximpact.actions.store import ActionStore
+
+    with ActionStore(settings.state_url()) as actions:
+        actions.upgrade()
+        found = [m for m in measure_cases(actions) if m["case_id"] == case_id]
+    return {"action_outcomes": found[0]} if found else {}
+
+
 def cases_measure(
     ctx: typer.Context,
     case_id: CaseId,
@@ -294,6 +306,7 @@ def cases_measure(
             outcomes=data["outcomes"],
             customers=data["customers"],
         )
+        result |= _action_outcomes(settings, case_id)
         record = store.record_measurement(case_id, result, actor=actor, close=close).to_dict()
     if as_json:
         _print_json({"case": record["id"], "state": record["state"], **result})
