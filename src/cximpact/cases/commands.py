@@ -254,7 +254,6 @@ def _measurement_inputs(settings: Settings) -> dict[str, pd.DataFrame]:
         }
 
 
-@cases_app.command("measure")
 def _action_outcomes(settings: Settings, case_id: int) -> dict[str, Any]:
     """``{"action_outcomes": ...}``: treated vs held-out churn of the case's outbound actions
     (recorded outcomes, docs/actions.md), when any action of the case has a final outcome."""
@@ -267,6 +266,7 @@ def _action_outcomes(settings: Settings, case_id: int) -> dict[str, Any]:
     return {"action_outcomes": found[0]} if found else {}
 
 
+@cases_app.command("measure")
 def cases_measure(
     ctx: typer.Context,
     case_id: CaseId,
