@@ -90,19 +90,37 @@ def _competitors_by_customer(mentions: pd.DataFrame) -> pd.Series:
 
 
 def customer_signal_summary(signals: pd.DataFrame) -> pd.DataFrame:
-    """Per customer and root cause: contacts, repeats, handling cost, sentiment and flags."""
+    """Per customer and root cause: contacts, repeats, handling cost, sentiment and flags.
+
+    Grouped on one integer key built from the sorted codes of customer and topic (hashing
+    strings once, in ``factorize``, instead of in every aggregation); the detector phrases are
+    aggregated over the few rows that have one.
+    """
     mentions = topic_mentions(signals)
     for column in ("escalation_phrase", "churn_phrase"):  # what the detectors matched
         if column not in mentions:
             mentions[column] = ""
         mentions[column] = mentions[column].fillna("").astype(str)
-    grouped = mentions.assign(
-        negative=mentions["sentiment_label"] == "negative",
-        has_competitor=mentions["competitors"].fillna("") != "",
-        cost=mentions["handling_cost"] * mentions["weight"],
-    ).groupby(["customer_id", "topic"], observed=True)
+    customer_codes, customer_ids = pd.factorize(mentions["customer_id"], sort=True)
+    topic_codes, topic_names = pd.factorize(mentions["topic"], sort=True)
+    width = max(len(topic_names), 1)
+    key = customer_codes.astype(np.int64) * width + topic_codes
+    frame = pd.DataFrame(
+        {
+            "key": key,
+            "repeat_contact": mentions["repeat_contact"].to_numpy(dtype=float),
+            "cost": (mentions["handling_cost"] * mentions["weight"]).to_numpy(dtype=float),
+            "sentiment": mentions["sentiment"].to_numpy(dtype=float),
+            "negative": (mentions["sentiment_label"] == "negative").to_numpy(dtype=float),
+            "escalation": mentions["escalation"].to_numpy(dtype=float),
+            "churn_language": mentions["churn_language"].to_numpy(dtype=float),
+            "has_competitor": (mentions["competitors"].fillna("") != "").to_numpy(dtype=float),
+            "timestamp": mentions["timestamp"].array,
+        }
+    )
+    grouped = frame.groupby("key", sort=True)
     summary = grouped.agg(
-        contacts=("interaction_id", "size"),
+        contacts=("repeat_contact", "size"),
         repeat_contacts=("repeat_contact", "sum"),
         handling_cost=("cost", "sum"),
         mean_sentiment=("sentiment", "mean"),
@@ -111,11 +129,16 @@ def customer_signal_summary(signals: pd.DataFrame) -> pd.DataFrame:
         churn_language=("churn_language", "sum"),
         competitor_mentions=("has_competitor", "sum"),
         last_contact=("timestamp", "max"),
-        escalation_phrase=("escalation_phrase", "max"),
-        churn_phrase=("churn_phrase", "max"),
-    ).rename_axis(["customer_id", "root_cause"])
+    )
+    for column in ("escalation_phrase", "churn_phrase"):
+        said = (mentions[column] != "").to_numpy()
+        phrases = pd.Series(mentions[column].to_numpy()[said], index=key[said], dtype=object)
+        summary[column] = phrases.groupby(level=0).max().reindex(summary.index).fillna("")
+    codes = summary.index.to_numpy()
+    summary.insert(0, "root_cause", np.asarray(topic_names, dtype=object)[codes % width])
+    summary.insert(0, "customer_id", np.asarray(customer_ids)[codes // width])
+    summary = summary.reset_index(drop=True)
     competitors = _competitors_by_customer(mentions)
-    summary = summary.reset_index()
     counts = [
         "repeat_contacts",
         "negative_contacts",
