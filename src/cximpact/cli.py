@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -15,6 +14,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from cximpact._cli import DbOption, JsonOption, print_json
 from cximpact.actions.commands import actions_app, worker_command
 from cximpact.cases.commands import cases_app, evaluate_measurement_command, monitor_command
 from cximpact.errors import ConfigError, CximpactError, NotFoundError
@@ -45,18 +45,9 @@ app.add_typer(topics_app, name="topics")
 console = Console()
 err_console = Console(stderr=True)
 
-DbOption = Annotated[
-    Path | None, typer.Option("--db", help="DuckDB analytics file [default: ./cximpact.duckdb]")
-]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
-
 
 def _settings(db: Path | None = None) -> Settings:
     return load_settings(db=db)
-
-
-def _print_json(data: Any) -> None:
-    typer.echo(json.dumps(data, indent=2, default=str))
 
 
 @contextmanager
@@ -81,7 +72,7 @@ def settings(as_json: JsonOption = False) -> None:
     """List every setting: environment variable, current value, default and meaning."""
     rows = describe_settings(load_settings())
     if as_json:
-        _print_json(rows)
+        print_json(rows)
         return
     table = Table(
         title="Settings (environment CXIMPACT_*, or a TOML file named by CXIMPACT_CONFIG)"
@@ -121,7 +112,7 @@ def simulate(
         for kind in ("customers", "interactions", "transactions", "outcomes", "finance")
     }
     if as_json:
-        _print_json(
+        print_json(
             {"out": str(out), "rows": summary, "files": {k: str(v) for k, v in paths.items()}}
         )
         return
@@ -157,7 +148,7 @@ def ingest(
         report = ingest_file(store, kind, file, cfg, mapping=map_, delimiter=delimiter, fmt=fmt)
     data = report.to_dict()
     if as_json:
-        _print_json(
+        print_json(
             {k: data[k] for k in ("rows_read", "accepted", "quarantined", "by_rule", "inserted")}
         )
         return
@@ -184,7 +175,7 @@ def run(
     with _progress(not as_json) as step:
         result = run_flow(data, cfg, step=step)
     if as_json:
-        _print_json(
+        print_json(
             {
                 "ingest": [r.to_dict() for r in result.reports],
                 "issues": issues_records(result.analysis.exposure.issues),
@@ -273,7 +264,7 @@ def issues(
     with AnalyticsStore(_settings(db).db, read_only=True) as store:
         frame = store.read("issue_exposure")
     if as_json:
-        _print_json(issues_records(frame)[:limit])
+        print_json(issues_records(frame)[:limit])
     else:
         console.print(issues_table(frame, limit))
 
@@ -298,7 +289,7 @@ def customers(
         known = sorted(frame["issue"].unique())
         raise NotFoundError(f"issue {issue!r} has no customers; known issues: {known}")
     if as_json:
-        _print_json(customers_records(rows)[:limit])
+        print_json(customers_records(rows)[:limit])
     else:
         console.print(customers_table(rows, issue, limit))
 
@@ -321,7 +312,7 @@ def evaluate_churn_command(
     result = evaluate_churn(
         data, target=target, positive=positive, id_column=id_column, folds=folds, seed=seed
     )
-    _print_json(result)
+    print_json(result)
 
 
 @evaluate_app.command("clv")
@@ -347,7 +338,7 @@ def evaluate_clv_command(
         calibration_end=calibration_end,
         holdout_end=holdout_end,
     )
-    _print_json(result)
+    print_json(result)
 
 
 @evaluate_app.command("topics")
@@ -371,7 +362,7 @@ def evaluate_topics_command(
     """Fit a root-cause classifier on TRAIN; accuracy, macro F1, OOS, speed on TEST."""
     from cximpact.signals.evaluate import evaluate_topics
 
-    _print_json(
+    print_json(
         evaluate_topics(
             train,
             test,
@@ -397,7 +388,7 @@ def evaluate_sentiment_command(
     """Accuracy, macro F1 and speed of the sentiment signal against your labels."""
     from cximpact.signals.evaluate import evaluate_sentiment
 
-    _print_json(
+    print_json(
         evaluate_sentiment(data, text_column=text_column, label_column=label_column, train=train)
     )
 

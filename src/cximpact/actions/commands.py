@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import signal
 from datetime import datetime
@@ -14,7 +13,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from cximpact.errors import ContractError, NotFoundError
+from cximpact._cli import DbOption, JsonOption, db_from_context, open_state, print_json
+from cximpact.errors import ContractError
 from cximpact.settings import Settings, load_settings
 
 __all__ = ["actions_app", "worker_command"]
@@ -25,10 +25,6 @@ actions_app = typer.Typer(
 )
 console = Console()
 
-DbOption = Annotated[
-    Path | None, typer.Option("--db", help="DuckDB analytics file [default: ./cximpact.duckdb]")
-]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
 LIST_FIELDS = (
     "customer_id",
     "case_id",
@@ -40,28 +36,14 @@ LIST_FIELDS = (
 )
 
 
-def _echo_json(data: Any) -> None:
-    typer.echo(json.dumps(data, indent=2, default=str))
-
-
 def _settings(db: Path | None, ctx: typer.Context | None = None) -> Settings:
-    if db is None and ctx is not None and ctx.parent is not None and ctx.parent.params.get("db"):
-        db = ctx.parent.params["db"]
-    return load_settings(db=db)
+    return load_settings(db=db_from_context(db, ctx))
 
 
 def _store(settings: Settings) -> Any:
     from cximpact.actions.store import ActionStore
 
-    sqlite_file = settings.db.with_suffix(".state.sqlite")
-    if settings.database_url is None and not sqlite_file.exists():
-        raise NotFoundError(
-            f"no state store yet: {sqlite_file} does not exist; run `cximpact run --db "
-            f"{settings.db}` first, or pass the --db you ran with"
-        )
-    store = ActionStore(settings.state_url())
-    store.upgrade()
-    return store
+    return open_state(settings, ActionStore, "no state store yet")
 
 
 @actions_app.callback()
@@ -81,7 +63,7 @@ def actions(
     with _store(_settings(db)) as store:
         records = [r.to_dict() for r in store.list_actions(state=state, case_id=case, limit=limit)]
     if as_json:
-        _echo_json(records)
+        print_json(records)
         return
     table = Table(title=f"Actions ({len(records)})")
     for col in (*LIST_FIELDS, "attempts", "outcome"):
@@ -98,7 +80,7 @@ def plan_command(ctx: typer.Context, db: DbOption = None, as_json: JsonOption = 
 
     summary = plan_from_settings(_settings(db, ctx)).to_dict()
     if as_json:
-        _echo_json(summary)
+        print_json(summary)
         return
     console.print(
         f"{summary['created']} new actions: {summary['treated']} to send, "
@@ -134,7 +116,7 @@ def outcome_command(
             outcome, idempotency_key=key, customer_id=customer, case_id=case_id, at=when
         )
     data = [r.to_dict() for r in records]
-    _echo_json(data) if as_json else console.print(f"recorded {outcome} on {len(data)} action(s)")
+    print_json(data) if as_json else console.print(f"recorded {outcome} on {len(data)} action(s)")
 
 
 @actions_app.command("outcomes")
@@ -151,7 +133,7 @@ def outcomes_command(
 
     with _store(_settings(db, ctx)) as store:
         updated = ingest_outcomes(store, file)
-    _echo_json({"updated": updated}) if as_json else console.print(f"{updated} action(s) updated")
+    print_json({"updated": updated}) if as_json else console.print(f"{updated} action(s) updated")
 
 
 @actions_app.command("measure")
@@ -162,7 +144,7 @@ def measure_command(ctx: typer.Context, db: DbOption = None, as_json: JsonOption
     with _store(_settings(db, ctx)) as store:
         rows = measure_cases(store)
     if as_json:
-        _echo_json(rows)
+        print_json(rows)
         return
     table = Table(title="Treated vs held-out churn per case")
     for col in (
@@ -192,7 +174,7 @@ def requeue_command(
     """Send dead-lettered actions again (after fixing the channel)."""
     with _store(_settings(db, ctx)) as store:
         n = store.requeue_dead(key or None)
-    _echo_json({"requeued": n}) if as_json else console.print(f"{n} dead letter(s) requeued")
+    print_json({"requeued": n}) if as_json else console.print(f"{n} dead letter(s) requeued")
 
 
 def worker_command(
@@ -232,7 +214,7 @@ def worker_command(
         counts = store.outbox_counts()
     result = {**stats.__dict__, "outbox": counts}
     if as_json:
-        _echo_json(result)
+        print_json(result)
         return
     console.print(
         f"delivered {stats.delivered}, retried {stats.retried}, dead-lettered {stats.dead}; "

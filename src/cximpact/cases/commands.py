@@ -6,7 +6,6 @@ Registered in :mod:`cximpact.cli`.
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
@@ -15,6 +14,7 @@ import pandas as pd
 import typer
 from rich.console import Console
 
+from cximpact._cli import DbOption, JsonOption, db_from_context, open_state, print_json
 from cximpact.errors import ContractError, NotFoundError
 from cximpact.settings import Settings, load_settings
 
@@ -26,10 +26,6 @@ cases_app = typer.Typer(
 )
 console = Console()
 
-DbOption = Annotated[
-    Path | None, typer.Option("--db", help="DuckDB analytics file [default: ./cximpact.duckdb]")
-]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
 TodayOption = Annotated[
     str | None, typer.Option("--today", help="Day to judge due dates by (YYYY-MM-DD).")
 ]
@@ -37,10 +33,6 @@ ActorOption = Annotated[
     str, typer.Option("--actor", envvar="USER", help="Who does it (for the audit log).")
 ]
 CaseId = Annotated[int, typer.Argument(help="Case id.")]
-
-
-def _print_json(data: Any) -> None:
-    typer.echo(json.dumps(data, indent=2, default=str))
 
 
 def _today(value: str | None) -> date:
@@ -52,27 +44,11 @@ def _today(value: str | None) -> date:
         raise ContractError(f"--today {value!r} is not a date; use YYYY-MM-DD") from exc
 
 
-def _db(db: Path | None, ctx: typer.Context | None) -> Path | None:
-    """``--db`` given to the subcommand, or before it (``cximpact cases --db X show 1``)."""
-    if db is None and ctx is not None and ctx.parent is not None and ctx.parent.params.get("db"):
-        return Path(ctx.parent.params["db"])
-    return db
-
-
 def _state(db: Path | None, ctx: typer.Context | None = None) -> Any:
     """Open and migrate the transactional store of ``--db``."""
     from cximpact.store.state import StateStore
 
-    settings = load_settings(db=_db(db, ctx))
-    sqlite_file = settings.db.with_suffix(".state.sqlite")
-    if settings.database_url is None and not sqlite_file.exists():
-        raise NotFoundError(
-            f"no cases yet: {sqlite_file} does not exist; run `cximpact run --db {settings.db}` "
-            "first, or pass the --db you ran with"
-        )
-    store = StateStore(settings.state_url())
-    store.upgrade()
-    return store
+    return open_state(load_settings(db=db_from_context(db, ctx)), StateStore, "no cases yet")
 
 
 @cases_app.callback()
@@ -92,7 +68,7 @@ def cases(
     with _state(db) as store:
         records = [case_listing(c, day) for c in store.list_cases(state=state)]
     if as_json:
-        _print_json(records)
+        print_json(records)
         return
     from cximpact.report import cases_table
 
@@ -136,7 +112,7 @@ def cases_show(
 
 def _done(record: dict[str, Any], as_json: bool, message: str) -> None:
     if as_json:
-        _print_json(record)
+        print_json(record)
     else:
         console.print(message)
 
@@ -225,12 +201,12 @@ def cases_escalate(
     from cximpact.cases.routing import load_routing
 
     day = _today(today)
-    settings = load_settings(db=_db(db, ctx))
+    settings = load_settings(db=db_from_context(db, ctx))
     with _state(db, ctx) as store:
         done = escalate_overdue(store, load_routing(settings.routing_file), day, actor=actor)
     records = [case_listing(c, day) for c in done]
     if as_json:
-        _print_json(records)
+        print_json(records)
         return
     for r in records:
         console.print(
@@ -285,7 +261,7 @@ def cases_measure(
     from cximpact.cases.lifecycle import change_date
     from cximpact.measure.case import measure_case
 
-    settings = load_settings(db=_db(db, ctx))
+    settings = load_settings(db=db_from_context(db, ctx))
     data = _measurement_inputs(settings)
     as_of = pd.to_datetime(data["signals"]["timestamp"]).max().ceil("D")
     with _state(db, ctx) as store:
@@ -309,7 +285,7 @@ def cases_measure(
         result |= _action_outcomes(settings, case_id)
         record = store.record_measurement(case_id, result, actor=actor, close=close).to_dict()
     if as_json:
-        _print_json({"case": record["id"], "state": record["state"], **result})
+        print_json({"case": record["id"], "state": record["state"], **result})
         return
     churn = result["churn"]
     console.print(
@@ -336,7 +312,7 @@ def monitor_command(
     settings = load_settings(db=db)
     report = monitor_report(settings, topics_file=topics, recent_only=recent)
     if as_json:
-        _print_json(report)
+        print_json(report)
         return
     from rich.table import Table
 
@@ -382,7 +358,7 @@ def evaluate_measurement_command(
     from cximpact.measure.simulation import evaluate_measurement
 
     settings = load_settings()
-    _print_json(
+    print_json(
         evaluate_measurement(
             effect,
             repeats,

@@ -3,27 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import signal
-from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
+from cximpact._cli import DbOption, print_json
 from cximpact.settings import load_settings
 
 __all__ = ["consume", "serve", "tokens_app"]
 
 tokens_app = typer.Typer(help="Create, list and revoke API tokens (stored hashed).")
-DbOption = Annotated[
-    Path | None, typer.Option("--db", help="DuckDB analytics file [default: ./cximpact.duckdb]")
-]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
-
-
-def _echo_json(data: Any) -> None:
-    typer.echo(json.dumps(data, indent=2, default=str))
 
 
 def serve(
@@ -77,7 +69,7 @@ def tokens_create(
         store.upgrade()
         record, secret = store.create_token(name, role, owner=owner, actor="cli")
     if as_json:
-        _echo_json(record.to_dict() | {"token": secret})
+        print_json(record.to_dict() | {"token": secret})
         return
     typer.echo(f"token {record.id} for {record.name} ({record.role}); shown once, keep it safe:")
     typer.echo(secret)
@@ -92,7 +84,7 @@ def tokens_list(db: DbOption = None, as_json: JsonOption = False) -> None:
         store.upgrade()
         records = [r.to_dict() for r in store.list_tokens()]
     if as_json:
-        _echo_json(records)
+        print_json(records)
         return
     for r in records:
         status = f"revoked {r['revoked_at']}" if r["revoked_at"] else "active"
@@ -112,7 +104,7 @@ def tokens_revoke(
     with TokenStore(load_settings(db=db).state_url()) as store:
         store.upgrade()
         record = store.revoke_token(token_id, actor="cli")
-    _echo_json(record.to_dict()) if as_json else typer.echo(
+    print_json(record.to_dict()) if as_json else typer.echo(
         f"token {record.id} ({record.name}) revoked"
     )
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
+from cximpact._cli import print_json
 from cximpact.errors import ContractError
 
 __all__ = ["discover_topics", "topics_app"]
@@ -85,7 +85,7 @@ def discover_command(
         data, text_column=text_column, time_column=time_column, n_topics=topics, seed=seed
     )
     if as_json:
-        typer.echo(json.dumps(result, indent=2, default=str))
+        print_json(result)
         return
     typer.echo(
         f"{result['n_texts']} texts, {len(result['topics'])} topics, "
