@@ -3,15 +3,14 @@
 The first, rule-based version of the signals stage. A :class:`Taxonomy` (read from YAML by
 :func:`load_taxonomy`) lists keywords per root-cause topic, competitor names with aliases,
 escalation and churn phrases, negators and the sentiment lists. :class:`KeywordSignals` turns
-those lists into one alternation regex each and scores texts with vectorised pandas string
-methods (``str.count`` / ``str.contains`` / ``str.replace``) on ``string[pyarrow]`` columns,
-so they run on pyarrow's RE2 engine whatever pandas' default string dtype (on object columns
-pandas would call Python's :mod:`re` once per row, about seven times slower). Sentiment is
+those lists into one alternation regex each and scores whole columns of texts on pyarrow's RE2
+engine (:mod:`cximpact.signals._arrow`: count, match, replace; on object columns pandas would
+call Python's :mod:`re` once per row, about seven times slower). Sentiment is
 :class:`~cximpact.signals.sentiment.LexiconSentiment`.
 
 Every pattern uses only syntax that RE2 and Python's :mod:`re` share (no look-arounds), and
 texts are normalised to ASCII with single spaces first, so ``\\b`` and ``\\w`` mean the same
-on both engines and pandas never has to fall back to the slow per-row Python path.
+on both engines.
 
 Keyword syntax ("regex-light")
 ------------------------------
@@ -47,7 +46,13 @@ from pydantic import (
 )
 
 from cximpact.errors import ConfigError, ContractError, NotFittedError
-from cximpact.signals.sentiment import LexiconSentiment, arrow_strings
+from cximpact.signals._arrow import (
+    arrow_strings,
+    contains_match,
+    count_matches,
+    replace_matches,
+)
+from cximpact.signals.sentiment import LexiconSentiment
 
 __all__ = [
     "OTHER",
@@ -450,31 +455,9 @@ def _normalise(texts: pd.Series) -> tuple[pd.Series, pd.Series]:
         (_NON_ASCII, " "),
         (_WHITESPACE, " "),
     ):
-        text = _replace(text, pattern, replacement)
+        text = replace_matches(text, pattern, replacement)
     lower = pc.utf8_lower(arrow_strings(text))
     return text, pd.Series(pd.arrays.ArrowStringArray(lower), index=text.index)
-
-
-def _counts(text: pd.Series, pattern: re.Pattern[str]) -> npt.NDArray[np.float64]:
-    """Non-overlapping match counts per text as floats."""
-    counts = pc.count_substring_regex(arrow_strings(text), pattern.pattern)
-    return np.asarray(counts, dtype=np.float64)
-
-
-def _contains(text: pd.Series, pattern: re.Pattern[str]) -> npt.NDArray[np.bool_]:
-    """Whether each text matches ``pattern``."""
-    return np.asarray(pc.match_substring_regex(arrow_strings(text), pattern.pattern), dtype=bool)
-
-
-def _replace(text: pd.Series, pattern: str, replacement: str) -> pd.Series:
-    """``pattern`` replaced in every text, on pyarrow's RE2 engine.
-
-    Called on pyarrow directly rather than through ``Series.str.replace``: pandas 3 parses every
-    pattern with Python's regex parser on each call to decide whether RE2 can run it, which
-    cost about 3 ms per pattern and call, a fixed cost that dominated small (live) batches.
-    """
-    replaced = pc.replace_substring_regex(arrow_strings(text), pattern, replacement)
-    return pd.Series(pd.arrays.ArrowStringArray(replaced), index=text.index)
 
 
 # --------------------------------------------------------------------------------------------
@@ -716,15 +699,15 @@ class KeywordSignals:
         """
         outside = lower
         if self.phrase_span_pattern_ is not None:
-            outside = _replace(lower, self.phrase_span_pattern_.pattern, " ")
+            outside = replace_matches(lower, self.phrase_span_pattern_.pattern, " ")
         hits = np.zeros((len(lower), len(self.topic_ids_)))
         for j, topic_id in enumerate(self.topic_ids_):
             phrases = self.topic_phrase_patterns_[topic_id]
             words = self.topic_word_patterns_[topic_id]
             if phrases is not None:
-                hits[:, j] += _counts(lower, phrases)
+                hits[:, j] += count_matches(lower, phrases.pattern)
             if words is not None:
-                hits[:, j] += _counts(outside, words)
+                hits[:, j] += count_matches(outside, words.pattern)
         return hits
 
     def _root_causes(
@@ -755,13 +738,13 @@ class KeywordSignals:
         if not self.competitor_patterns_:
             return joined
         # One pass over every text for any alias; the per-competitor passes see only the hits.
-        candidates = _contains(lower, self.competitor_any_pattern_)
+        candidates = contains_match(lower, self.competitor_any_pattern_.pattern)
         if not candidates.any():
             return joined
         text = lower[candidates]
         names = np.full(len(text), "", dtype=object)
         for name, pattern in self.competitor_patterns_.items():
-            mentioned = _contains(text, pattern)
+            mentioned = contains_match(text, pattern.pattern)
             if not mentioned.any():
                 continue
             empty = names == ""
@@ -782,14 +765,14 @@ class KeywordSignals:
 
         Returns the flags and, per text, the first phrase that remained ("" when none).
         """
-        candidates = _contains(lower, phrases)
+        candidates = contains_match(lower, phrases.pattern)
         found = np.full(len(lower), "", dtype=object)
         if not candidates.any():
             return candidates, found
         text = lower[candidates]
         if exclusions is not None:
-            text = _replace(text, exclusions.pattern, " ")
-        text = _replace(text, negated.pattern, " ")
+            text = replace_matches(text, exclusions.pattern, " ")
+        text = replace_matches(text, negated.pattern, " ")
         first = _first_match(text, phrases)
         flags = candidates.copy()
         flags[candidates] = first != ""

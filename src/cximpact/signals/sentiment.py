@@ -54,6 +54,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from cximpact.errors import ConfigError, ContractError, NotFittedError
+from cximpact.signals._arrow import arrow_strings, contains_match, count_matches
 
 if TYPE_CHECKING:
     from cximpact.signals.keywords import SentimentLexicon, Taxonomy
@@ -413,13 +414,15 @@ class LexiconSentiment:
         emoji_sum, emoji_magnitude = _emoji_scores(raw, n)
         total = words + cue_sum + emoji_sum
         magnitude = magnitude + cue_magnitude + emoji_magnitude
-        exclamations = np.minimum(_count(original, "!"), _MAX_EXCLAMATIONS)
+        exclamations = np.minimum(count_matches(original, "!"), _MAX_EXCLAMATIONS)
         total = total + np.sign(total) * _EXCLAMATION_BOOST * exclamations
         magnitude = magnitude + _EXCLAMATION_BOOST * exclamations * (magnitude > 0)
         if self.request_pattern_ is not None:
-            request = _contains(lower, self.request_pattern_) | (_count(original, r"\?") > 0)
+            request = contains_match(lower, self.request_pattern_) | (
+                count_matches(original, r"\?") > 0
+            )
             if self.complaint_pattern_ is not None:
-                request &= ~_contains(lower, self.complaint_pattern_)
+                request &= ~contains_match(lower, self.complaint_pattern_)
             total = np.where(request, total * REQUEST_DAMPING, total)
         score = total / np.sqrt(total**2 + _ALPHA)
         intensity = magnitude / np.sqrt(magnitude**2 + _ALPHA)
@@ -533,7 +536,7 @@ class LexiconSentiment:
         total = np.zeros(n)
         magnitude = np.zeros(n)
         for pattern, weight in self.cue_patterns_:
-            hits = _count(lower, pattern)
+            hits = count_matches(lower, pattern)
             total += weight * hits
             magnitude += abs(weight) * hits
         return total, magnitude
@@ -543,8 +546,8 @@ def _emoji_scores(raw: pd.Series | None, n: int) -> tuple[FloatArray, FloatArray
     """Net and absolute valence of the positive and negative emoji in each raw text."""
     if raw is None:
         return np.zeros(n), np.zeros(n)
-    positive = _count(raw, _POSITIVE_EMOJI)
-    negative = _count(raw, _NEGATIVE_EMOJI)
+    positive = count_matches(raw, _POSITIVE_EMOJI)
+    negative = count_matches(raw, _NEGATIVE_EMOJI)
     return _EMOJI_WEIGHT * (positive - negative), _EMOJI_WEIGHT * (positive + negative)
 
 
@@ -559,36 +562,3 @@ def _but_weights(but: BoolArray, parents: npt.NDArray[np.int64], n: int) -> Floa
     weights[has_but[parents] & (seen == 0)] = _BUT_BEFORE
     weights[(seen > 0) & ~but] = _BUT_AFTER
     return weights
-
-
-def arrow_strings(text: pd.Series) -> pa.Array:
-    """The texts as one pyarrow string array; missing values become "".
-
-    Parameters
-    ----------
-    text : pandas.Series
-        Texts (pyarrow-backed strings are taken without a copy).
-
-    Returns
-    -------
-    pyarrow.Array
-        A ``large_string`` array, one value per text.
-    """
-    if isinstance(text.dtype, pd.StringDtype) and text.dtype.storage == "pyarrow":
-        array = pa.array(text.array)
-        if isinstance(array, pa.ChunkedArray):
-            array = array.combine_chunks()
-        return pc.fill_null(array.cast(pa.large_string()), "")
-    values = text.astype(object).where(text.notna(), "").astype(str).to_numpy(dtype=object)
-    return pa.array(values, type=pa.large_string())
-
-
-def _count(text: pd.Series, pattern: str) -> FloatArray:
-    """Non-overlapping regex matches per text (RE2 through pyarrow)."""
-    counts = pc.count_substring_regex(arrow_strings(text), pattern)
-    return np.asarray(counts, dtype=np.float64)
-
-
-def _contains(text: pd.Series, pattern: str) -> BoolArray:
-    """Whether each text matches a regex (RE2 through pyarrow)."""
-    return np.asarray(pc.match_substring_regex(arrow_strings(text), pattern), dtype=bool)
