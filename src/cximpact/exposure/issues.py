@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -277,12 +278,18 @@ def _bootstrap_intervals(
     """
     all_rows, all_cols = np.nonzero(X[model.issue_columns_].to_numpy() > 0)
 
-    def totals_for(
-        effects: np.ndarray, rows: np.ndarray, cols: np.ndarray, weight: np.ndarray
-    ) -> np.ndarray:
-        customers, row = np.unique(rows, return_inverse=True)
-        _, _, allocated = allocate_pairs(logit[customers], row, effects[cols], horizon_factor)
-        return np.bincount(cols, allocated * value[rows] * weight, minlength=len(issues))
+    def totals(
+        rows: np.ndarray, cols: np.ndarray, weight: np.ndarray
+    ) -> Callable[[np.ndarray], np.ndarray]:
+        """Per-issue sums of the pairs ``(rows, cols)`` as a function of the issue effects."""
+        customers, row = np.unique(rows, return_inverse=True)  # once, not once per draw
+        pair_logit, pair_value = logit[customers], value[rows] * weight
+
+        def of(effects: np.ndarray) -> np.ndarray:
+            _, _, allocated = allocate_pairs(pair_logit, row, effects[cols], horizon_factor)
+            return np.bincount(cols, allocated * pair_value, minlength=len(issues))
+
+        return of
 
     rows, cols, weight = all_rows, all_cols, np.ones(len(all_rows))
     everyone = np.unique(all_rows)
@@ -298,16 +305,14 @@ def _bootstrap_intervals(
         keep = np.isin(all_rows, certain) | np.isin(all_rows, chosen)
         rows, cols = all_rows[keep], all_cols[keep]
         weight = np.where(np.isin(rows, certain), 1.0, len(rest) / max(take, 1))
-    totals = np.stack(
-        [totals_for(e, rows, cols, weight) for e in model.sample_issue_effects(draws)]
-    )
+    sampled = totals(rows, cols, weight)
+    drawn = np.stack([sampled(effects) for effects in model.sample_issue_effects(draws)])
     tail = (1.0 - level) / 2.0 * 100.0
-    low, high = np.percentile(totals, [tail, 100.0 - tail], axis=0)
+    low, high = np.percentile(drawn, [tail, 100.0 - tail], axis=0)
     if len(rows) < len(all_rows):  # exact point estimate plus the sample's weighted deviations
         effects = model.issue_effects_.to_numpy(dtype=float)
-        point = totals_for(effects, all_rows, all_cols, np.ones(len(all_rows)))
-        sampled_point = totals_for(effects, rows, cols, weight)
-        low, high = point + (low - sampled_point), point + (high - sampled_point)
+        shift = totals(all_rows, all_cols, np.ones(len(all_rows)))(effects) - sampled(effects)
+        low, high = low + shift, high + shift
     return pd.DataFrame({"revenue_at_risk_low": low, "revenue_at_risk_high": high}, index=issues)
 
 
