@@ -251,16 +251,38 @@ def did_effect(
     if counterfactual <= 0:
         raise ContractError("the treated group's counterfactual level is not positive")
     b3, se = float(fit.params[3]), float(fit.se[3])
+    return _relative_reduction(
+        "difference_in_differences",
+        metric,
+        b3,
+        se,
+        counterfactual,
+        level,
+        {"did_coefficient": b3, "standard_error": se, "counterfactual": counterfactual},
+    )
+
+
+def _relative_reduction(
+    method: str,
+    metric: str,
+    change: float,
+    se: float,
+    base: float,
+    level: float,
+    detail: dict[str, Any],
+) -> Effect:
+    """Effect of a regression coefficient ``change`` (with standard error ``se``) read as a
+    relative reduction of ``base``: estimate ``-change / base`` and its normal interval."""
     z = _z(level)
     return Effect(
-        method="difference_in_differences",
+        method=method,
         metric=metric,
-        estimate=-b3 / counterfactual,
-        low=(-b3 - z * se) / counterfactual,
-        high=(-b3 + z * se) / counterfactual,
+        estimate=-change / base,
+        low=(-change - z * se) / base,
+        high=(-change + z * se) / base,
         level=level,
-        p_value=_p_value(b3 / se) if se > 0 else float("nan"),
-        detail={"did_coefficient": b3, "standard_error": se, "counterfactual": counterfactual},
+        p_value=_p_value(change / se) if se > 0 else float("nan"),
+        detail=detail,
     )
 
 
@@ -294,16 +316,14 @@ def its_effect(
     if base <= 0:
         raise ContractError("the pre-change trend reaches zero at the change; use another method")
     b2, se = float(fit.params[2]), float(fit.se[2])
-    z = _z(level)
-    return Effect(
-        method="interrupted_time_series",
-        metric=metric,
-        estimate=-b2 / base,
-        low=(-b2 - z * se) / base,
-        high=(-b2 + z * se) / base,
-        level=level,
-        p_value=_p_value(b2 / se) if se > 0 else float("nan"),
-        detail={
+    return _relative_reduction(
+        "interrupted_time_series",
+        metric,
+        b2,
+        se,
+        base,
+        level,
+        {
             "level_change": b2,
             "slope_change": float(fit.params[3]),
             "standard_error": se,
