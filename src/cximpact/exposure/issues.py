@@ -3,33 +3,35 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from cximpact.exposure.attribution import allocate_attributable_risk, allocate_pairs
+from cximpact.exposure._codes import (
+    customer_codes,
+    gather,
+    mention_codes,
+    sorted_labels,
+    topic_pairs,
+)
+from cximpact.exposure._draws import IssueTotals
+from cximpact.exposure._summary import signal_summary
+from cximpact.exposure._table import (
+    SUMMED,
+    CustomerTable,
+    customer_issue_rows,
+    summary_positions,
+    why,
+)
+from cximpact.exposure.attribution import (
+    Attribution,
+    allocate_attributable_risk,
+)
 from cximpact.risk.model import ChurnRiskModel
 
 __all__ = ["ExposureResult", "compute_exposure", "customer_signal_summary", "issue_flags"]
 
 OTHER = "other"
-
-
-def _mentions(signals: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Row position, root cause and cost weight of every (interaction, root cause) mention.
-
-    A contact raises its primary topic, and its secondary topic if it has one; ``other`` and
-    empty topics raise nothing. A two-topic contact weighs 0.5 for each.
-    """
-    primary = signals["root_cause"].astype(object).to_numpy()
-    secondary = signals["secondary_root_cause"].astype(object).fillna("").to_numpy()
-    has_second = secondary != ""
-    position = np.concatenate([np.arange(len(signals)), np.flatnonzero(has_second)])
-    topic = np.concatenate([primary, secondary[has_second]])
-    weight = np.concatenate([np.where(has_second, 0.5, 1.0), np.full(has_second.sum(), 0.5)])
-    keep = pd.notna(topic) & (topic != OTHER) & (topic != "")
-    return position[keep], topic[keep], weight[keep]
 
 
 def topic_mentions(signals: pd.DataFrame) -> pd.DataFrame:
@@ -38,26 +40,38 @@ def topic_mentions(signals: pd.DataFrame) -> pd.DataFrame:
     ``weight`` splits a two-topic contact's cost between its topics (0.5 each), so handling cost
     is never counted twice.
     """
-    position, topic, weight = _mentions(signals)
-    return signals.iloc[position].assign(topic=topic, weight=weight).reset_index(drop=True)
+    mentions = mention_codes(signals)
+    return (
+        signals.iloc[mentions.position]
+        .assign(topic=mentions.names[mentions.topic], weight=mentions.weight)
+        .reset_index(drop=True)
+    )
 
 
 def issue_flags(signals: pd.DataFrame) -> pd.DataFrame:
     """0/1 per customer and root cause (primary or secondary topic of any contact).
 
-    Built from integer codes and one scatter into a dense array (no crosstab): linear in the
-    number of interactions.
+    Built from integer codes (categorical codes where the topics are categorical, the ids
+    themselves where they are compact integers) and two scatters into a dense customers x
+    topics array (no crosstab, no per-row strings): linear in the number of interactions.
+    Rows: customers with at least one mention, sorted; columns: the topics mentioned, sorted.
     """
-    position, topic, _ = _mentions(signals)
-    customer_codes, customer_ids = pd.factorize(
-        signals["customer_id"].to_numpy()[position], sort=True
-    )
-    topic_codes, topic_names = pd.factorize(topic, sort=True)
-    flags = np.zeros((len(customer_ids), len(topic_names)), dtype=np.int8)
-    flags[customer_codes, topic_codes] = 1
-    return pd.DataFrame(
-        flags, index=pd.Index(customer_ids, name="customer_id"), columns=list(topic_names)
-    )
+    topics = topic_pairs(signals)
+    customer, ids = customer_codes(signals["customer_id"])
+    width = len(topics.names) + 1  # the last column collects "no issue"
+    if (customer < 0).any():  # missing ids: a row of their own, dropped below
+        customer = np.where(customer < 0, len(ids), customer)
+    cells = np.zeros((len(ids) + 1) * width, dtype=np.int8)
+    start = customer * width
+    cells[start + topics.primary] = 1
+    cells[start + topics.secondary] = 1
+    flags = cells.reshape(-1, width)[: len(ids), : width - 1]
+    rows = flags.any(axis=1)
+    mentioned = np.flatnonzero(flags.any(axis=0))
+    rank, names = sorted_labels(topics.names[mentioned])
+    columns = mentioned[np.argsort(rank)]
+    index = pd.Index(np.asarray(ids)[rows], name="customer_id")
+    return pd.DataFrame(flags[rows][:, columns], index=index, columns=list(names))
 
 
 def _competitors_by_customer(mentions: pd.DataFrame) -> pd.Series:
@@ -84,7 +98,12 @@ def _competitors_by_customer(mentions: pd.DataFrame) -> pd.Series:
     for k in range(len(names)):  # distinct names, not rows
         hit = member[string_codes, k]
         seen[customer_codes[hit], k] = True
-    patterns, inverse = np.unique(seen, axis=0, return_inverse=True)
+    if len(names) < 63:  # each row's set as the bits of one integer: a 1-d unique
+        bits = seen.astype(np.int64) @ (np.int64(1) << np.arange(len(names), dtype=np.int64))
+        sets, inverse = np.unique(bits, return_inverse=True)
+        patterns = (sets[:, None] >> np.arange(len(names), dtype=np.int64)) & 1 == 1
+    else:
+        patterns, inverse = np.unique(seen, axis=0, return_inverse=True)
     joined = np.array([", ".join(names[row]) for row in patterns], dtype=object)  # few patterns
     keep = seen.any(axis=1)
     return pd.Series(joined[inverse.ravel()][keep], index=pd.Index(customers)[keep])
@@ -97,6 +116,9 @@ def customer_signal_summary(signals: pd.DataFrame) -> pd.DataFrame:
     strings once, in ``factorize``, instead of in every aggregation); the detector phrases are
     aggregated over the few rows that have one.
     """
+    fast = signal_summary(signals, _competitors_by_customer)
+    if fast is not None:
+        return fast
     mentions = topic_mentions(signals)
     for column in ("escalation_phrase", "churn_phrase"):  # what the detectors matched
         if column not in mentions:
@@ -152,13 +174,45 @@ def customer_signal_summary(signals: pd.DataFrame) -> pd.DataFrame:
     return summary
 
 
-@dataclass(frozen=True)
 class ExposureResult:
-    """Issues ranked by revenue at risk; customer-issue rows; per-customer risk."""
+    """Issues ranked by revenue at risk; customer-issue rows; per-customer risk.
 
-    issues: pd.DataFrame
-    customers: pd.DataFrame
-    risk: pd.DataFrame
+    ``customers`` may be given as a frame or as a function that builds it: then it is built
+    on first read and kept (the table has a row per customer and issue, millions at scale,
+    and many callers only need the ranking). Either way it reads as the same frame.
+    """
+
+    __slots__ = ("_build", "_customers", "issues", "risk")
+
+    def __init__(
+        self,
+        issues: pd.DataFrame,
+        customers: pd.DataFrame | Callable[[], pd.DataFrame],
+        risk: pd.DataFrame,
+    ) -> None:
+        self.issues = issues
+        self.risk = risk
+        self._customers = customers if isinstance(customers, pd.DataFrame) else None
+        self._build = None if isinstance(customers, pd.DataFrame) else customers
+
+    @property
+    def customers(self) -> pd.DataFrame:
+        """One row per (customer, issue): issue name, then value high to low, with why."""
+        table = self._customers
+        if table is None:
+            build = self._build  # None only once another thread has stored the table
+            table = build() if build is not None else self._customers
+            assert table is not None
+            self._customers = table
+            self._build = None  # let go of what it held
+        return table
+
+    def __repr__(self) -> str:
+        built = "built" if self._customers is not None else "not built yet"
+        return (
+            f"ExposureResult(issues={len(self.issues)} rows, customers {built}, "
+            f"risk={len(self.risk)} rows)"
+        )
 
 
 def compute_exposure(
@@ -191,6 +245,19 @@ def compute_exposure(
         for a learned model, a year for priors).
     interval_draws
         Draws of the parametric bootstrap behind ``revenue_at_risk_low`` / ``_high`` (95%).
+
+    Returns
+    -------
+    ExposureResult
+        The issue ranking and the risk table are computed here; the customer-issue table
+        (one row per customer and issue) is built on first read of ``.customers``.
+
+    Notes
+    -----
+    Computed on integer codes (see ``docs/exposure_performance.md``): the pairs come from
+    the flag matrix, their summary rows from a dense (customer, topic) lookup, the per-issue
+    totals from ``np.bincount``. A summary the lookup cannot take (duplicated keys, key types
+    other than the table's) is joined with ``merge`` as before.
     """
     X = features.loc[active.reindex(features.index).fillna(False).to_numpy(dtype=bool)]
     contributions = model.issue_contributions(X)
@@ -205,27 +272,107 @@ def compute_exposure(
             "churn_probability": attribution.p_full,
             "baseline_probability": attribution.p_base,
             "value": value,
-            "value_source": vals["value_source"].to_numpy(),
+            "value_source": gather(vals["value_source"]),
             "revenue_at_risk": attribution.p_full * value,
             "attributable_revenue_at_risk": (attribution.p_full - attribution.p_base) * value,
             "risk_source": model.source_,
         }
     )
-    rows, cols = np.nonzero(X[model.issue_columns_].to_numpy() > 0)
-    long = pd.DataFrame(
-        {
-            "customer_id": X.index.to_numpy()[rows],
-            "issue": np.asarray(issues, dtype=object)[cols],
-            "segment": vals["segment"].to_numpy()[rows],
-            "value": value[rows],
-            "value_low": vals["value_low"].to_numpy()[rows],
-            "value_high": vals["value_high"].to_numpy()[rows],
-            "value_source": vals["value_source"].to_numpy()[rows],
-            "churn_probability": attribution.p_full[rows],
-            "attributable_probability": attribution.allocated[rows, cols],
-        }
+    flags = X[model.issue_columns_].to_numpy()
+    has = flags > 0
+    rows, cols = np.nonzero(has)  # row-major: the pair order before the table is sorted
+    position = _summary_rows(summary, X.index, issues, rows, cols)
+    if position is None:  # the summary is not a plain one-to-one table: join as pandas does
+        return _exposure_by_merge(
+            X,
+            model,
+            vals,
+            attribution,
+            summary,
+            risk,
+            horizon_factor,
+            interval_draws,
+            logit,
+            value,
+            issues,
+        )
+    point = None
+    if bool((flags[has] == 1).all()):  # contributions are the effects themselves
+        point = np.bincount(cols, attribution.allocated[rows, cols] * value[rows], len(issues))
+    intervals = _bootstrap_intervals(
+        model,
+        X,
+        logit,
+        value,
+        issues,
+        horizon_factor,
+        draws=interval_draws,
+        pairs=(rows, cols),
+        point=point,
     )
-    long["revenue_at_risk"] = long["attributable_probability"] * long["value"]
+    table = CustomerTable(X.index, issues, vals, attribution, has, summary, position)
+    if X.index.is_unique and all(c in summary and summary[c].dtype.kind in "iuf" for c in SUMMED):
+        grouped = table.issue_totals(rows, cols)
+        return ExposureResult(_rank_issues(None, model, intervals, grouped), table, risk)
+    long = table()
+    return ExposureResult(_rank_issues(long, model, intervals), long, risk)
+
+
+#: Columns of the customer-issue table before the summary is joined.
+_LONG = (
+    "customer_id",
+    "issue",
+    "segment",
+    "value",
+    "value_low",
+    "value_high",
+    "value_source",
+    "churn_probability",
+    "attributable_probability",
+    "revenue_at_risk",
+)
+
+
+def _summary_rows(
+    summary: pd.DataFrame, index: pd.Index, issues: list[str], rows: np.ndarray, cols: np.ndarray
+) -> np.ndarray | None:
+    """Row of ``summary`` for each pair, or ``None`` when only a pandas merge will do.
+
+    The lookup reproduces ``merge(how="left")`` when the summary is a plain table: its key
+    columns have the dtypes of the customer-issue table's, its other columns do not collide
+    with the table's, and each (customer, root cause) appears at most once.
+    """
+    extra = [c for c in summary.columns if c not in ("customer_id", "root_cause")]
+    issue_dtype = pd.Series(np.asarray(issues, dtype=object)).dtype
+    customer_dtype = pd.Series(gather(index, np.zeros(0, dtype=np.intp))).dtype
+    if (
+        "customer_id" not in summary
+        or "root_cause" not in summary
+        or set(extra) & {*_LONG, "why"}
+        or summary["customer_id"].dtype != customer_dtype
+        or summary["root_cause"].dtype != issue_dtype
+        or not summary.columns.is_unique
+    ):
+        return None
+    return summary_positions(summary, index, issues, rows, cols)
+
+
+def _exposure_by_merge(
+    X: pd.DataFrame,
+    model: ChurnRiskModel,
+    vals: pd.DataFrame,
+    attribution: Attribution,
+    summary: pd.DataFrame,
+    risk: pd.DataFrame,
+    horizon_factor: float,
+    interval_draws: int,
+    logit: np.ndarray,
+    value: np.ndarray,
+    issues: list[str],
+) -> ExposureResult:
+    """The customer-issue table by a pandas merge, for summaries the fast join does not take."""
+    rows, cols = np.nonzero(X[model.issue_columns_].to_numpy() > 0)
+    long = customer_issue_rows(X.index, issues, vals, attribution, rows, cols)
     long = long.merge(
         summary.rename(columns={"root_cause": "issue"}), on=["customer_id", "issue"], how="left"
     )
@@ -259,13 +406,16 @@ def _bootstrap_intervals(
     sample: int = BOOTSTRAP_SAMPLE,
     small_issue: int = SMALL_ISSUE,
     seed: int = 0,
+    pairs: tuple[np.ndarray, np.ndarray] | None = None,
+    point: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Interval of each issue's revenue at risk from the sampling distribution of its effect.
 
     Each draw of the issue effects (:meth:`ChurnRiskModel.sample_issue_effects`) is pushed
-    through the same allocation (:func:`allocate_pairs`), holding every customer's log-odds
-    fixed; the interval is the central ``level`` share of the per-issue sums. Only the
-    (customer, issue) pairs present are computed.
+    through the same allocation (:func:`allocate_pairs`, here for a block of draws at once:
+    :func:`cximpact.exposure._draws.issue_totals`), holding every customer's log-odds fixed;
+    the interval is the central ``level`` share of the per-issue sums. Only the (customer,
+    issue) pairs present are computed.
 
     Above ``sample`` customers with an issue, the draws run on a sample of them: every customer
     of an issue with at most ``small_issue`` customers, and a uniform sample of the others.
@@ -275,63 +425,74 @@ def _bootstrap_intervals(
     exactly; a large issue's bounds carry a Monte Carlo error of about
     ``sqrt((n_j / s_j - 1) / n_j)`` relative to their deviation (n_j of its customers, s_j
     sampled), instead of costing draws x pairs.
+
+    ``pairs`` (the row-major ``np.nonzero`` of the issue flags) and ``point`` (the exact
+    per-issue totals at the fitted effects) save recomputing them when the caller has them.
     """
-    all_rows, all_cols = np.nonzero(X[model.issue_columns_].to_numpy() > 0)
+    all_rows, all_cols = (
+        np.nonzero(X[model.issue_columns_].to_numpy() > 0) if pairs is None else pairs
+    )
 
-    def totals(
-        rows: np.ndarray, cols: np.ndarray, weight: np.ndarray
-    ) -> Callable[[np.ndarray], np.ndarray]:
-        """Per-issue sums of the pairs ``(rows, cols)`` as a function of the issue effects."""
-        customers, row = np.unique(rows, return_inverse=True)  # once, not once per draw
-        pair_logit, pair_value = logit[customers], value[rows] * weight
-
-        def of(effects: np.ndarray) -> np.ndarray:
-            _, _, allocated = allocate_pairs(pair_logit, row, effects[cols], horizon_factor)
-            return np.bincount(cols, allocated * pair_value, minlength=len(issues))
-
-        return of
+    def totals(rows: np.ndarray, cols: np.ndarray, weight: np.ndarray) -> IssueTotals:
+        return IssueTotals(logit, value, rows, cols, weight, len(issues), horizon_factor)
 
     rows, cols, weight = all_rows, all_cols, np.ones(len(all_rows))
-    everyone = np.unique(all_rows)
+    # sets of customers as boolean masks over rows of X (sorted, like np.unique would give)
+    has_issue = np.zeros(len(logit), dtype=bool)
+    has_issue[all_rows] = True
+    everyone = np.flatnonzero(has_issue)
     if len(everyone) > sample:
         # Customers of small issues are always kept (probability 1), the others sampled
         # uniformly; each pair weighs 1 / its customer's inclusion probability.
         per_issue = np.bincount(all_cols, minlength=len(issues))
-        small = np.isin(all_cols, np.flatnonzero(per_issue <= small_issue))
-        certain = np.unique(all_rows[small])
-        rest = np.setdiff1d(everyone, certain)
-        take = min(len(rest), max(sample - len(certain), sample // 4))
+        is_certain = np.zeros(len(logit), dtype=bool)
+        is_certain[all_rows[(per_issue <= small_issue)[all_cols]]] = True
+        rest = np.flatnonzero(has_issue & ~is_certain)
+        take = min(len(rest), max(sample - int(is_certain.sum()), sample // 4))
         chosen = np.random.default_rng(seed).choice(rest, take, replace=False)
-        keep = np.isin(all_rows, certain) | np.isin(all_rows, chosen)
+        is_kept = is_certain.copy()
+        is_kept[chosen] = True
+        keep = is_kept[all_rows]
         rows, cols = all_rows[keep], all_cols[keep]
-        weight = np.where(np.isin(rows, certain), 1.0, len(rest) / max(take, 1))
+        weight = np.where(is_certain[rows], 1.0, len(rest) / max(take, 1))
     sampled = totals(rows, cols, weight)
-    drawn = np.stack([sampled(effects) for effects in model.sample_issue_effects(draws)])
+    drawn = sampled(model.sample_issue_effects(draws))
     tail = (1.0 - level) / 2.0 * 100.0
     low, high = np.percentile(drawn, [tail, 100.0 - tail], axis=0)
     if len(rows) < len(all_rows):  # exact point estimate plus the sample's weighted deviations
-        effects = model.issue_effects_.to_numpy(dtype=float)
-        shift = totals(all_rows, all_cols, np.ones(len(all_rows)))(effects) - sampled(effects)
+        effects = model.issue_effects_.to_numpy(dtype=float)[None, :]
+        if point is None:
+            point = totals(all_rows, all_cols, np.ones(len(all_rows)))(effects)[0]
+        shift = point - sampled(effects)[0]
         low, high = low + shift, high + shift
     return pd.DataFrame({"revenue_at_risk_low": low, "revenue_at_risk_high": high}, index=issues)
 
 
 def _rank_issues(
-    long: pd.DataFrame, model: ChurnRiskModel, intervals: pd.DataFrame
+    long: pd.DataFrame | None,
+    model: ChurnRiskModel,
+    intervals: pd.DataFrame,
+    grouped: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    grouped = long.groupby("issue")
-    issues = grouped.agg(
-        revenue_at_risk=("revenue_at_risk", "sum"),
-        customers=("customer_id", "nunique"),
-        aggregate_ltv=("value", "sum"),
-        contacts=("contacts", "sum"),
-        repeat_contacts=("repeat_contacts", "sum"),
-        handling_cost=("handling_cost", "sum"),
-        escalations=("escalations", "sum"),
-        competitor_mentions=("competitor_mentions", "sum"),
-        churn_language=("churn_language", "sum"),
-        mean_sentiment=("mean_sentiment", "mean"),
-    )
+    """Issues ranked by revenue at risk, with their totals, intervals and effects.
+
+    ``grouped``: the per-issue aggregates when the caller has them (:func:`issue_sums`).
+    """
+    if grouped is None:
+        assert long is not None
+        grouped = long.groupby("issue").agg(
+            revenue_at_risk=("revenue_at_risk", "sum"),
+            customers=("customer_id", "nunique"),
+            aggregate_ltv=("value", "sum"),
+            contacts=("contacts", "sum"),
+            repeat_contacts=("repeat_contacts", "sum"),
+            handling_cost=("handling_cost", "sum"),
+            escalations=("escalations", "sum"),
+            competitor_mentions=("competitor_mentions", "sum"),
+            churn_language=("churn_language", "sum"),
+            mean_sentiment=("mean_sentiment", "mean"),
+        )
+    issues = grouped
     issues = issues.join(intervals)
     point = issues["revenue_at_risk"]
     issues["revenue_at_risk_low"] = np.clip(issues["revenue_at_risk_low"], 0.0, point)
@@ -347,39 +508,5 @@ def _rank_issues(
 
 
 def _why(long: pd.DataFrame) -> pd.Series:
-    """A short, human reason per customer-issue row.
-
-    The reason depends on a handful of small-valued fields, so it is built once per distinct
-    combination of them and mapped back (no per-row string work).
-    """
-    keys = pd.DataFrame(
-        {
-            "contacts": long["contacts"].fillna(0).astype(int).to_numpy(),
-            "issue": long["issue"].astype(str).to_numpy(),
-            "repeat": long["repeat_contacts"].fillna(0).to_numpy() > 0,
-            "escalation": long["escalations"].fillna(0).to_numpy() > 0,
-            "escalation_phrase": long["escalation_phrase"].fillna("").astype(str).to_numpy(),
-            "leaving": long["churn_language"].fillna(0).to_numpy() > 0,
-            "churn_phrase": long["churn_phrase"].fillna("").astype(str).to_numpy(),
-            "competitors": long["competitors"].fillna("").astype(str).to_numpy(),
-            "negative": long["mean_sentiment"].fillna(0).to_numpy() < -0.3,
-        }
-    )
-    codes, distinct = pd.MultiIndex.from_frame(keys).factorize()
-    reasons = []
-    for row in distinct:
-        contacts, issue, repeat, escalation, said_escalation, leaving, said_leaving = row[:7]
-        competitors, negative = row[7:]
-        parts = [f"{contacts} contact{'' if contacts == 1 else 's'} on {issue}"]
-        parts += ["repeat contact"] if repeat else []
-        parts += [_quoted("asked to escalate", said_escalation)] if escalation else []
-        parts += [_quoted("talked about leaving", said_leaving)] if leaving else []
-        parts += [f"mentioned {competitors}"] if competitors else []
-        parts += ["negative sentiment"] if negative else []
-        reasons.append("; ".join(parts))
-    return pd.Series(np.asarray(reasons, dtype=object)[codes], index=long.index, dtype=object)
-
-
-def _quoted(reason: str, phrase: str) -> str:
-    """``reason ("phrase")`` when the detector recorded what it matched."""
-    return f'{reason} ("{phrase}")' if phrase else reason
+    """A short, human reason per customer-issue row (see :func:`cximpact.exposure._table.why`)."""
+    return pd.Series(why(long), index=long.index, dtype=object)
