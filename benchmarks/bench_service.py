@@ -27,6 +27,9 @@ send to the last answer, so the last requests' latency counts against it). A rat
 **sustained** when throughput is at least 90% of the offered rate, nothing was lost or refused,
 and latency did not grow during the step (median of the last quarter of requests under 1.5x
 the first quarter's: no backlog building up). The load generator runs on the same machine.
+Each step also reports the server process's CPU time per interaction (``/proc``, every
+thread): unlike latency it hardly depends on what else runs, so runs made under different load
+compare on it.
 
 Results are printed and saved to ``benchmarks/results/service.json``.
 """
@@ -97,6 +100,19 @@ def wait_ready(base: str, timeout: float = 600.0) -> float:
             pass
         time.sleep(0.5)
     raise SystemExit(f"server at {base} did not load its analysis within {timeout:.0f}s")
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """CPU time (user + system, every thread) the server process used so far; None off Linux.
+
+    Unlike latency it does not depend on what else runs on the machine, so it compares runs
+    made under different load.
+    """
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def metrics(base: str, headers: dict[str, str]) -> dict[str, Any]:
@@ -222,8 +238,15 @@ def main() -> None:
             steps = []
             for rate in (float(r) for r in args.rates.split(",")):
                 before = metrics(base, admin)
+                cpu_before = cpu_seconds(server.pid)
                 step = asyncio.run(run_rate(base, analyst, load, rate, args.seconds, args.batch))
+                cpu_after = cpu_seconds(server.pid)
                 after = metrics(base, admin)
+                step["server_cpu_ms_per_interaction"] = (
+                    (cpu_after - cpu_before) * 1000 / max(step["accepted"], 1)
+                    if cpu_before is not None and cpu_after is not None
+                    else None
+                )
                 step["stored_delta"] = after["interactions_stored"] - before["interactions_stored"]
                 step["scored_delta"] = after["interactions_scored"] - before["interactions_scored"]
                 step["lost"] = step["accepted"] - step["stored_delta"]
@@ -241,7 +264,9 @@ def main() -> None:
                     f"  {rate:>6.0f}/s offered: {step['throughput_per_s']:7.0f}/s achieved, "
                     f"p50 {step['p50_ms']:6.0f} ms, p99 {step['p99_ms']:6.0f} ms, "
                     f"stored +{step['stored_delta']} of {step['accepted']} accepted, "
-                    f"lost {step['lost']}, visible sample {step['sample_visible']}"
+                    f"lost {step['lost']}, visible sample {step['sample_visible']}, "
+                    f"server CPU {step['server_cpu_ms_per_interaction'] or float('nan'):.2f} "
+                    "ms/interaction"
                 )
         finally:
             server.terminate()

@@ -76,3 +76,33 @@ def test_requests_sharing_keys_go_to_separate_rounds() -> None:
         pd.DataFrame({"id": ["i2", "i9"]}),
     ]
     assert rounds(frames, "interactions", "US") == [[0, 1], [2], [3]]
+
+
+def test_the_group_write_stores_what_the_cli_write_stores() -> None:
+    """write_group (only the batch's rows) leaves the tables as write_batch (whole table) does."""
+    settings = load_settings()
+    steps = [
+        [_interaction(1), _interaction(2, customer="nobody"), _interaction(3)],
+        [_interaction(1), _interaction(2, customer="nobody")],  # a resend, quarantine again
+        [_interaction(1, text="charged three times"), _interaction(4, customer="c1")],
+    ]
+    grouped, cli = _store(), _store()
+    for records in steps:
+        ingest_frames(grouped, "interactions", [records_frame(records)], settings, source="api")
+        ingest_frame(
+            cli, "interactions", records_frame(records), settings, source="api", file_sha256=""
+        )
+
+    def table(store: AnalyticsStore, name: str, drop: list[str]) -> pd.DataFrame:
+        frame = store.con.execute(f"SELECT * FROM {name}").df().drop(columns=drop)
+        return frame.sort_values(list(frame.columns)).reset_index(drop=True)
+
+    pd.testing.assert_frame_equal(
+        table(grouped, "interactions", ["_ingested_at"]),
+        table(cli, "interactions", ["_ingested_at"]),
+    )
+    pd.testing.assert_frame_equal(
+        table(grouped, "quarantine", ["quarantined_at"]),
+        table(cli, "quarantine", ["quarantined_at"]),
+    )
+    assert grouped.count("interactions") == 3 and grouped.count("quarantine") == 1

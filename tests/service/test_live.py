@@ -168,3 +168,45 @@ def test_stopping_writes_the_live_view_to_the_store(enterprise_dir: Path, tmp_pa
         issues = store.read("issue_exposure")
     assert "persist-1" in set(signals["interaction_id"])
     assert issues["revenue_at_risk"].sum() == pytest.approx(live_issues["revenue_at_risk"].sum())
+
+
+def test_a_failed_write_is_never_visible(
+    running: Running, case_issue: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Visible implies durable: scored while written, but published only once committed."""
+    import cximpact.service.live as live
+    from cximpact.errors import StoreError
+
+    ingestor = running.app.state.services.ingestor
+    before = ingestor.view
+
+    def broken(store: Any, prepared: Any) -> None:
+        raise StoreError("the disk is full (test)")
+
+    monkeypatch.setattr(live, "write_group", broken)
+    record = {
+        "id": "never-stored-1",
+        "customer_id": case_issue["customers"][0],
+        "timestamp": "2026-04-29T11:00:00Z",
+        "channel": "chat",
+        "text": case_issue["text"],
+    }
+    response = running.client.post(
+        "/api/v1/ingest/interactions",
+        headers=running.headers("analyst"),
+        json={"records": [record]},
+    )
+    assert response.status_code == 503, response.text
+    assert "disk is full" in response.json()["error"]["message"]
+    assert ingestor.view is before  # nothing published
+    missing = running.client.get(
+        "/api/v1/interactions/never-stored-1", headers=running.headers("analyst")
+    )
+    assert missing.status_code == 404
+    monkeypatch.undo()
+    result = _post(running, [record])  # the resend is stored, scored and visible
+    assert result["inserted"] == 1 and result["scored"] == 1
+    found = running.client.get(
+        "/api/v1/interactions/never-stored-1", headers=running.headers("analyst")
+    )
+    assert found.status_code == 200

@@ -3,19 +3,23 @@
 The steps are those of :func:`cximpact.ingest.pipeline.ingest_frame` (the CLI's path): the
 contract's columns, pseudonymised identifiers, row validation with quarantine, PII redaction,
 one transactional upsert. What this adds is bookkeeping: each request gets its own report
-(``rows_read == accepted + quarantined``), and the stored rows that are new or changed come
-back for live scoring. Requests whose keys overlap go to separate rounds, so a record sent
+(``rows_read == accepted + quarantined``), and the rows that are new or changed come back for
+live scoring. The work is split in two so the live path can score while the store writes:
+:func:`prepare_frames` validates, redacts and compares the rows with the store (the same
+comparison the upsert makes, so nothing is read back after writing), and :func:`write_group`
+writes them in one transaction. Requests whose keys overlap go to separate rounds, so a record sent
 twice in one group is an idempotent repeat, exactly as if the requests had come one by one.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
+import duckdb
 import numpy as np
 import pandas as pd
 
+from cximpact.errors import StoreError
 from cximpact.ingest.contracts import Contract, get_contract
 from cximpact.ingest.pipeline import IngestReport, _redact_fields, pseudonymise
 from cximpact.ingest.redact import redact_series
@@ -23,7 +27,14 @@ from cximpact.ingest.validate import check_columns, validate_rows
 from cximpact.settings import Settings
 from cximpact.store.analytics import AnalyticsStore
 
-__all__ = ["GroupResult", "ingest_frames", "rounds"]
+__all__ = [
+    "GroupResult",
+    "PreparedGroup",
+    "ingest_frames",
+    "prepare_frames",
+    "rounds",
+    "write_group",
+]
 
 
 @dataclass(frozen=True)
@@ -34,10 +45,12 @@ class GroupResult:
     changed: pd.DataFrame
 
 
-def _keys(frame: pd.DataFrame, contract: Contract, region: str) -> pd.Series:
+def _keys(frame: pd.DataFrame, contract: Contract) -> set[str]:
+    """A request's keys as sent, stripped (before pseudonymisation, which is deterministic:
+    equal keys stay equal, so overlapping raw keys are the only overlaps it can produce)."""
     if contract.key not in frame.columns:
-        return pd.Series([], dtype=object)
-    return pseudonymise(frame[contract.key], region).astype(str)
+        return set()
+    return set(frame[contract.key].fillna("").astype(str).str.strip())
 
 
 def rounds(frames: list[pd.DataFrame], kind: str, region: str) -> list[list[int]]:
@@ -50,7 +63,8 @@ def rounds(frames: list[pd.DataFrame], kind: str, region: str) -> list[list[int]
     kind : str
         The kind they hold.
     region : str
-        Phone region of the pseudonymisation.
+        Phone region of the pseudonymisation (unused: keys are compared as sent, which can
+        only split more, never less, than comparing them pseudonymised).
 
     Returns
     -------
@@ -58,9 +72,11 @@ def rounds(frames: list[pd.DataFrame], kind: str, region: str) -> list[list[int]
         Indexes into ``frames``; every request appears once.
     """
     contract = get_contract(kind)
+    if len(frames) <= 1:
+        return [list(range(len(frames)))] if frames else []
     out: list[tuple[set[str], list[int]]] = []
     for i, frame in enumerate(frames):
-        keys = set(_keys(frame, contract, region))
+        keys = _keys(frame, contract)
         for seen, members in out:
             if not keys & seen:
                 seen |= keys
@@ -71,29 +87,179 @@ def rounds(frames: list[pd.DataFrame], kind: str, region: str) -> list[list[int]
     return [members for _, members in out]
 
 
-def _stored(store: AnalyticsStore, kind: str, key: str, ids: list[str]) -> pd.DataFrame:
-    if not ids:
-        return pd.DataFrame()
-    frame = store.con.execute(
-        f'SELECT * FROM {kind} WHERE "{key}" IN (SELECT unnest(?))', [ids]
-    ).df()
-    return frame.drop(columns=["_source", "_ingested_at"], errors="ignore")
+def _diff(store: AnalyticsStore, kind: str, accepted: pd.DataFrame) -> tuple[set[str], set[str]]:
+    """Keys of ``accepted`` that the store lacks, and keys stored with other values.
+
+    The same comparison as :meth:`AnalyticsStore.write_batch` makes (a row whose contract
+    columns equal the stored ones is an idempotent repeat), made before the write, so what the
+    write will change is known without reading it back.
+    """
+    if accepted.empty:
+        return set(), set()
+    contract = get_contract(kind)
+    key = contract.key
+    cols = ", ".join(f'"{name}"' for name in contract.names)
+    cursor = store.con.cursor()
+    try:
+        cursor.register("_incoming", accepted[list(contract.names)])
+        rows = cursor.execute(
+            f'SELECT true, "{key}" FROM _incoming '
+            f'WHERE "{key}" NOT IN (SELECT "{key}" FROM {kind}) UNION ALL '
+            f'SELECT false, "{key}" FROM (SELECT {cols} FROM _incoming '
+            f'WHERE "{key}" IN (SELECT "{key}" FROM {kind}) EXCEPT SELECT {cols} FROM {kind} '
+            f'WHERE "{key}" IN (SELECT "{key}" FROM _incoming))'  # only the batch's stored rows
+        ).fetchall()
+    finally:
+        cursor.close()
+    return {str(k) for new, k in rows if new}, {str(k) for new, k in rows if not new}
 
 
-def _changed_keys(before: pd.DataFrame, after: pd.DataFrame, key: str) -> set[str]:
-    """Keys stored now that were absent before, or whose stored values changed."""
-    if after.empty:
-        return set()
-    if before.empty:
-        return set(after[key].astype(str))
-    old = before.set_index(key).astype(str)
-    new = after.set_index(key).astype(str)
-    fresh = set(new.index.difference(old.index).astype(str))
-    common = new.index.intersection(old.index)
-    a, b = new.loc[common], old.loc[common, new.columns]
-    same = (a == b) | (a.isna() & b.isna())  # missing equals missing (pandas 3 strings keep NaN)
-    differs = ~same.all(axis=1)
-    return fresh | set(differs[differs].index.astype(str))
+@dataclass(frozen=True)
+class PreparedGroup:
+    """A group validated, redacted and compared with the store, not yet written.
+
+    ``result`` is what the group will have done once :func:`write_group` wrote it: each
+    request's report and the accepted rows that are new or changed (typed as stored).
+    """
+
+    kind: str
+    source: str
+    accepted: pd.DataFrame
+    quarantined: pd.DataFrame
+    result: GroupResult
+    new: frozenset[str] = frozenset()
+    """Accepted keys the store lacks."""
+    differs: frozenset[str] = frozenset()
+    """Accepted keys stored with other values."""
+
+
+def prepare_frames(
+    store: AnalyticsStore,
+    kind: str,
+    frames: list[pd.DataFrame],
+    settings: Settings,
+    *,
+    source: str,
+    known_customers: pd.Series | None = None,
+) -> PreparedGroup:
+    """Validate, redact and compare several requests' frames of ``kind`` with the store.
+
+    Parameters
+    ----------
+    store : AnalyticsStore
+        The single writer (read here, written by :func:`write_group`).
+    kind : str
+        One of the contract kinds.
+    frames : list of DataFrame
+        One frame per request (values as strings); their keys must not overlap
+        (see :func:`rounds`), and each must have the contract's required columns.
+    settings : Settings
+        Limits and the PII region.
+    source : str
+        Recorded as the rows' ``_source``.
+    known_customers : pandas.Series, optional
+        Customer ids the store holds (read from the store when not given).
+
+    Returns
+    -------
+    PreparedGroup
+        What to write, and the reports and changed rows the write will produce.
+    """
+    contract = get_contract(kind)
+    region = settings.phone_region
+    for frame in frames:
+        check_columns(frame, contract, source)
+    merged = pd.concat(frames, ignore_index=True).astype(object)
+    for spec in contract.fields:  # before validation, so references match pseudonymised keys
+        if spec.type == "id" and spec.name in merged.columns:
+            merged[spec.name] = pseudonymise(merged[spec.name], region)
+    keys = merged[contract.key].astype(str)
+    known = None
+    if contract.customer_ref:
+        known = known_customers if known_customers is not None else store.known_keys("customers")
+    result = validate_rows(
+        merged,
+        contract,
+        known_customers=known,
+        max_text_chars=settings.max_text_chars,
+        max_field_chars=settings.max_field_chars,
+    )
+    accepted = _redact_fields(result.accepted, contract, region)
+    quarantined = result.quarantined
+    if len(quarantined):
+        quarantined["raw"] = redact_series(quarantined["raw"], region=region)
+    new, differs = _diff(store, kind, accepted)
+    changed = new | differs
+    existed = set(accepted[contract.key].astype(str)) - new if len(accepted) else set()
+    reports = _reports(kind, source, frames, keys, quarantined, existed, changed)
+    rows = accepted[accepted[contract.key].astype(str).isin(changed)] if changed else accepted[:0]
+    return PreparedGroup(
+        kind,
+        source,
+        accepted,
+        quarantined,
+        GroupResult(reports, rows.reset_index(drop=True)),
+        frozenset(new),
+        frozenset(differs),
+    )
+
+
+def write_group(store: AnalyticsStore, prepared: PreparedGroup) -> None:
+    """Write a prepared group in one transaction: what :meth:`AnalyticsStore.write_batch`
+    writes, touching only the group's rows.
+
+    ``write_batch`` finds the changed rows by comparing the batch with the whole table
+    (O(table) per write); :func:`prepare_frames` already compared it with the stored rows of
+    its keys, and the writer is the only one, so here the changed keys are replaced and the
+    new ones inserted (O(batch)); quarantine rows already recorded are skipped as there.
+    Rows and quarantine carry the same bookkeeping columns (``_source``, ``_ingested_at``;
+    ``kind``, ``source``, ``file_sha256``, ``quarantined_at``).
+
+    Raises
+    ------
+    StoreError
+        The transaction failed; nothing was written.
+    """
+    contract = get_contract(prepared.kind)
+    key, kind = contract.key, prepared.kind
+    now = pd.Timestamp.now("UTC").tz_localize(None)
+    written = prepared.new | prepared.differs
+    rows = prepared.accepted
+    if written and len(rows):
+        rows = rows[rows[key].astype(str).isin(list(written)).to_numpy()]
+    batch = rows.assign(_source=prepared.source, _ingested_at=now)
+    bad = prepared.quarantined.assign(
+        kind=kind, source=prepared.source, file_sha256="", quarantined_at=now
+    )
+    if not written and bad.empty:
+        return  # an idempotent repeat: nothing to write
+    con = store.con
+    try:
+        con.begin()
+        if written:
+            con.register("_batch", batch)
+            if prepared.differs:
+                con.execute(
+                    f'DELETE FROM {kind} WHERE "{key}" IN (SELECT unnest(?))',
+                    [sorted(prepared.differs)],
+                ).fetchall()
+            con.execute(f"INSERT INTO {kind} BY NAME SELECT * FROM _batch").fetchall()
+        if len(bad):
+            con.register("_bad", bad)
+            con.execute(
+                "INSERT INTO quarantine BY NAME SELECT * FROM _bad b WHERE NOT EXISTS ("
+                "SELECT 1 FROM quarantine q WHERE q.kind = b.kind AND q.rule = b.rule "
+                "AND q.raw = b.raw)"
+            ).fetchall()
+        con.commit()
+    except duckdb.Error as exc:
+        con.rollback()
+        raise StoreError(
+            f"writing {kind} to {store.path} failed, nothing was written: {exc}"
+        ) from exc
+    finally:
+        con.unregister("_batch")
+        con.unregister("_bad")
 
 
 def ingest_frames(
@@ -106,56 +272,16 @@ def ingest_frames(
 ) -> GroupResult:
     """Validate, redact and write several requests' frames of ``kind`` in one transaction.
 
-    Parameters
-    ----------
-    store : AnalyticsStore
-        The single writer.
-    kind : str
-        One of the contract kinds.
-    frames : list of DataFrame
-        One frame per request (values as strings); their keys must not overlap
-        (see :func:`rounds`), and each must have the contract's required columns.
-    settings : Settings
-        Limits and the PII region.
-    source : str
-        Recorded as the rows' ``_source``.
+    :func:`prepare_frames` then :func:`write_group`; see there for the parameters.
 
     Returns
     -------
     GroupResult
         One report per frame, in order, and the new or changed stored rows.
     """
-    contract = get_contract(kind)
-    region = settings.phone_region
-    for frame in frames:
-        check_columns(frame, contract, source)
-    merged = pd.concat(frames, ignore_index=True).astype(object)
-    for spec in contract.fields:  # before validation, so references match pseudonymised keys
-        if spec.type == "id" and spec.name in merged.columns:
-            merged[spec.name] = pseudonymise(merged[spec.name], region)
-    keys = merged[contract.key].astype(str)
-    ids = [str(v) for v in pd.unique(keys)]
-    before = _stored(store, kind, contract.key, ids)
-    known = store.known_keys("customers") if contract.customer_ref else None
-    result = validate_rows(
-        merged,
-        contract,
-        known_customers=known,
-        max_text_chars=settings.max_text_chars,
-        max_field_chars=settings.max_field_chars,
-    )
-    accepted = _redact_fields(result.accepted, contract, region)
-    quarantined = result.quarantined
-    if len(quarantined):
-        quarantined["raw"] = redact_series(quarantined["raw"], region=region)
-    store.write_batch(kind, accepted, quarantined, source=source, file_sha256="")
-    after = _stored(store, kind, contract.key, ids)
-    changed = _changed_keys(before, after, contract.key)
-    reports = _reports(
-        kind, source, frames, keys, quarantined, set(before.get(contract.key, [])), changed
-    )
-    rows = after[after[contract.key].astype(str).isin(changed)] if len(after) else after
-    return GroupResult(reports, rows.reset_index(drop=True))
+    prepared = prepare_frames(store, kind, frames, settings, source=source)
+    write_group(store, prepared)
+    return prepared.result
 
 
 def _reports(
@@ -164,7 +290,7 @@ def _reports(
     frames: list[pd.DataFrame],
     keys: pd.Series,
     quarantined: pd.DataFrame,
-    existed: set[Any],
+    existed: set[str],
     changed: set[str],
 ) -> list[IngestReport]:
     bounds = np.cumsum([0, *[len(f) for f in frames]])
@@ -176,14 +302,15 @@ def _reports(
     bad_rules = quarantined["rule"].to_numpy() if len(quarantined) else np.array([], dtype=object)
     ok = np.ones(len(keys), dtype=bool)
     ok[bad_rows] = False
-    existed_str = {str(k) for k in existed}
+    was = keys.isin(list(existed)).to_numpy()  # once for the group, sliced per request
+    new = keys.isin(list(changed)).to_numpy()
     out = []
     for i in range(len(frames)):
         lo, hi = int(bounds[i]), int(bounds[i + 1])
         mine = (bad_rows >= lo) & (bad_rows < hi)
-        accepted_keys = keys.iloc[lo:hi][ok[lo:hi]]
-        inserted = int((~accepted_keys.isin(existed_str) & accepted_keys.isin(changed)).sum())
-        updated = int((accepted_keys.isin(existed_str) & accepted_keys.isin(changed)).sum())
+        took = ok[lo:hi] & new[lo:hi]  # accepted and written
+        inserted = int((took & ~was[lo:hi]).sum())
+        updated = int((took & was[lo:hi]).sum())
         rules, counts = np.unique(bad_rules[mine].astype(str), return_counts=True)
         out.append(
             IngestReport(

@@ -1,20 +1,30 @@
 """The live path: one writer stores, one scorer publishes, requests answer when visible.
 
 DuckDB allows one writer, so every write of the service (ingest from the API or from NATS, and
-the batch refit) goes through one :class:`Ingestor`. It runs two threads in a pipeline:
+the batch refit) goes through one :class:`Ingestor`. It runs a pipeline of threads:
 
-* the **writer** takes every waiting request at once (group commit) and validates, redacts and
-  stores them in one transaction (:mod:`cximpact.service.batching`, the steps of the CLI's
-  :func:`~cximpact.ingest.pipeline.ingest_frame`); it also runs the batch refit;
-* the **scorer** takes what the writer stored, scores the new or changed interactions against
-  the models fitted by the last batch ``analyse`` (:class:`~cximpact.service.scoring.LiveScorer`),
-  audits, publishes a new immutable :class:`~cximpact.service.scoring.LiveView` (readers pick
-  it up without locks), answers the requests, and then opens or refreshes the cases of the
-  issues that moved.
+* the **writer** takes every waiting request at once (group commit), validates and redacts
+  them and compares them with the store (:func:`~cximpact.service.batching.prepare_frames`,
+  the steps of the CLI's :func:`~cximpact.ingest.pipeline.ingest_frame`), hands the new or
+  changed interactions to the scorer, and *then* writes them in one transaction
+  (:func:`~cximpact.service.batching.write_group`); it also runs the batch refit;
+* the **scorer** scores the new or changed interactions against the models fitted by the last
+  batch ``analyse`` (:class:`~cximpact.service.scoring.LiveScorer`) while the writer writes
+  them, waits until the write is durable, publishes a new immutable
+  :class:`~cximpact.service.scoring.LiveView` (readers pick it up without locks), audits,
+  answers the requests;
+* the **signals** thread computes the keyword signals of each round while it is written
+  (they depend on the taxonomy only; pyarrow's regular expressions release the GIL);
+* the **cases** thread opens or refreshes the cases of the issues that moved, off the path
+  that answers requests.
 
-While the scorer works on one batch the writer stores the next, so the two use both cores.
-A request is answered only once the view that shows its interactions is published. What is
-incremental and what needs a batch refit is listed in ``docs/service.md``.
+**Visible implies durable**: a view is published only after the transaction holding its
+interactions committed, and a request is answered only once that view is published, so an
+acknowledged (HTTP 200, NATS ack) interaction is both stored and visible. A write that fails is
+never published: its requests get the error, and the other rounds of the batch are rescored
+without it. Scoring and writing overlap (DuckDB releases the GIL), so the latency of a request
+is about validation + max(write, scoring), not their sum. What is incremental and what needs a
+batch refit is listed in ``docs/service.md``.
 """
 
 from __future__ import annotations
@@ -40,9 +50,10 @@ from cximpact.flow import analyse, case_fields, open_cases
 from cximpact.ingest.contracts import get_contract
 from cximpact.ingest.pipeline import IngestReport
 from cximpact.ingest.validate import check_columns
-from cximpact.service.batching import ingest_frames, rounds
-from cximpact.service.scoring import LiveScorer, LiveView, find_interaction
+from cximpact.service.batching import prepare_frames, rounds, write_group
+from cximpact.service.scoring import LiveScorer, LiveView, find_interaction, interaction_signals
 from cximpact.settings import Settings
+from cximpact.signals.keywords import KeywordSignals, load_taxonomy
 from cximpact.store.analytics import DERIVED_TABLES, AnalyticsStore
 from cximpact.store.state import StateStore
 
@@ -62,6 +73,7 @@ AuditRow = tuple[str, str, str, int, dict[str, Any]]
 _CASE_REFRESH_CHANGE = 0.05  # refresh an open case when its issue's exposure moved this much
 _CASE_REFRESH_SECONDS = 1.0  # ...but not more often than this
 _MAX_GROUP = 256  # requests in one group commit
+_CASE_GAP_SECONDS = 0.2  # the case thread flushes at most this often (off the visible path)
 
 
 @dataclass(frozen=True)
@@ -112,11 +124,25 @@ class _Job:
 
 
 @dataclass
-class _Stored:
-    """What the writer hands the scorer: answered requests and the rows to score."""
+class _Round:
+    """One round of a group: its requests with their reports, the rows to score, and the
+    write, which resolves (to ``None`` or the error) once the transaction ended."""
 
     done: list[tuple[_Job, IngestReport]]
-    changed: list[pd.DataFrame]
+    changed: pd.DataFrame | None
+    signals: Future[pd.DataFrame] | None = None
+    durable: Future[None] = field(default_factory=Future)
+
+    def failure(self) -> BaseException | None:
+        """Wait for the write; the error it raised, if any."""
+        return self.durable.exception()
+
+
+@dataclass
+class _Stored:
+    """What the writer hands the scorer: rounds prepared (and being written) in order."""
+
+    rounds: list[_Round]
 
 
 @dataclass
@@ -162,18 +188,32 @@ class Ingestor:
         self._scoring = threading.Thread(
             target=self._score_loop, name="cximpact-scorer", daemon=True
         )
+        self._cases = threading.Thread(target=self._case_loop, name="cximpact-cases", daemon=True)
+        # keyword signals depend on the taxonomy only: computed while the rows are written
+        self._keywords = KeywordSignals(load_taxonomy(settings.taxonomy_file)).fit()
+        self._signal_jobs: queue.Queue[tuple[pd.DataFrame, Future[pd.DataFrame]] | None]
+        self._signal_jobs = queue.Queue()
+        self._signaller = threading.Thread(
+            target=self._signal_loop, name="cximpact-signals", daemon=True
+        )
+        self._wake = threading.Event()  # the scorer marked issues: flush their cases
+        self._done = threading.Event()  # the scorer stopped: flush once more and end
+        self._dirty_lock = threading.Lock()
         self._batches = 0
         self._last_batch_ms = 0.0
         self._dirty: set[str] = set()  # material issues whose case may need opening or refreshing
+        self._known: pd.Series | None = None  # customer ids in the store (writer thread only)
         self._refreshed: dict[str, float] = {}
 
     # -- lifecycle ----------------------------------------------------------------------------
 
     def start(self, *, refit: bool = True) -> None:
-        """Start both threads; refit first when the store holds data (and ``refit``)."""
+        """Start the threads; refit first when the store holds data (and ``refit``)."""
         has_data = self.store.count("interactions") and self.store.count("customers")
         self._writer.start()
+        self._signaller.start()
         self._scoring.start()
+        self._cases.start()
         if refit and has_data:
             self.refit(actor="system:startup")
 
@@ -188,6 +228,13 @@ class Ingestor:
             self._jobs.put(None)
             self._writer.join()
             self._scoring.join()
+        if self._cases.is_alive():
+            self._done.set()
+            self._wake.set()
+            self._cases.join()
+        if self._signaller.is_alive():
+            self._signal_jobs.put(None)
+            self._signaller.join()
         try:
             self._persist()
         finally:
@@ -245,7 +292,7 @@ class Ingestor:
         started = time.perf_counter()
         ingests = [j for j in jobs if j.kind != "refit"]
         try:
-            self._stored.put(self._store_group(ingests))
+            self._store_group(ingests)
         except Exception as exc:  # every waiting request gets the error, the thread lives
             for job in ingests:
                 if not job.future.done():
@@ -258,9 +305,9 @@ class Ingestor:
         self._batches += 1
         self._last_batch_ms = (time.perf_counter() - started) * 1000
 
-    def _store_group(self, jobs: list[_Job]) -> _Stored:
-        """Write every request (grouped by kind and source, keys never overlapping in a round)."""
-        stored = _Stored([], [])
+    def _store_group(self, jobs: list[_Job]) -> None:
+        """Prepare and write every request (grouped by kind and source, keys never overlapping
+        in a round); each round goes to the scorer before its write starts."""
         groups: dict[tuple[str, str], list[_Job]] = {}
         for job in jobs:
             groups.setdefault((job.kind, job.source), []).append(job)
@@ -270,17 +317,46 @@ class Ingestor:
             for round_ in rounds(frames, kind, self.settings.phone_region):
                 batch = [ready[i] for i in round_]
                 try:
-                    result = ingest_frames(
-                        self.store, kind, [frames[i] for i in round_], self.settings, source=source
+                    prepared = prepare_frames(
+                        self.store,
+                        kind,
+                        [frames[i] for i in round_],
+                        self.settings,
+                        source=source,
+                        known_customers=self._known_customers(kind),
                     )
                 except Exception as exc:
                     for job in batch:
                         job.future.set_exception(_as_cximpact(exc))
                     continue
-                stored.done.extend(zip(batch, result.reports, strict=True))
-                if kind == "interactions" and len(result.changed):
-                    stored.changed.append(result.changed)
-        return stored
+                result = prepared.result
+                live = kind == "interactions" and len(result.changed)
+                item = _Round(list(zip(batch, result.reports, strict=True)), None)
+                if live:
+                    item.changed = result.changed
+                    item.signals = Future()
+                    self._signal_jobs.put((result.changed, item.signals))
+                self._stored.put(_Stored([item]))  # scored while it is written
+                try:
+                    write_group(self.store, prepared)
+                except Exception as exc:
+                    item.durable.set_exception(_as_cximpact(exc))
+                    continue
+                except BaseException as exc:  # the scorer must not wait for it forever
+                    item.durable.set_exception(exc)
+                    raise
+                finally:
+                    if kind == "customers":
+                        self._known = None
+                item.durable.set_result(None)
+
+    def _known_customers(self, kind: str) -> pd.Series | None:
+        """Customer ids in the store, cached between groups (only the writer changes them)."""
+        if get_contract(kind).customer_ref is None:
+            return None
+        if self._known is None:
+            self._known = self.store.known_keys("customers")
+        return self._known
 
     def _refit(self, job: _Job) -> _Install:
         started = time.perf_counter()
@@ -309,7 +385,6 @@ class Ingestor:
             try:
                 item = self._stored.get(timeout=_CASE_REFRESH_SECONDS)
             except queue.Empty:
-                self._idle()
                 continue
             if item is None:
                 return
@@ -318,11 +393,15 @@ class Ingestor:
                 try:
                     self._publish(each)
                 except Exception as exc:
-                    jobs = [each.job] if isinstance(each, _Install) else [j for j, _ in each.done]
+                    jobs = (
+                        [each.job]
+                        if isinstance(each, _Install)
+                        else [j for r in each.rounds for j, _ in r.done]
+                    )
                     for job in jobs:
                         if not job.future.done():
                             job.future.set_exception(_as_cximpact(exc))
-            self._idle()  # cases follow right after the answers, well within a second
+            self._wake.set()  # cases follow right after the answers, on their own thread
             if stop:
                 return
 
@@ -334,35 +413,99 @@ class Ingestor:
                 self.audit([(item.job.actor, "refit", "analysis", 0, item.summary)])
             item.job.future.set_result(item.summary)
             return
-        scored = False
-        if item.changed and self.scorer is not None:
-            new = pd.concat(item.changed, ignore_index=True).drop_duplicates("id", keep="last")
-            self.view = self.scorer.score(self.view, new)
-            self._mark_cases(self.view, set(new["customer_id"]))
-            scored = True
+        scored = self._scored(item.rounds)
+        failed = [r for r in item.rounds if r.failure() is not None]  # waits for the writes
+        if failed:  # never show what was not stored: rescore without the failed rounds
+            for round_ in failed:
+                for job, _ in round_.done:
+                    job.future.set_exception(round_.failure() or StoreError("write failed"))
+            kept = [r for r in item.rounds if r not in failed]
+            item = _Stored(kept)
+            scored = self._scored(kept)
+        if scored is not None:
+            self.view = scored
+            self._mark_cases(scored)
+        done = [pair for r in item.rounds for pair in r.done]
         if self.audit is not None:
             self.audit(
                 [
                     (job.actor, "ingest", job.kind, 0, _audit_counts(report))
-                    for job, report in item.done
+                    for job, report in done
                     if report.inserted or report.updated or report.quarantined
                 ]
             )
-        for job, report in item.done:
-            live = scored and job.kind == "interactions"
+        for job, report in done:
+            live = scored is not None and job.kind == "interactions"
             count = report.inserted + report.updated if live else 0
             job.future.set_result(IngestOutcome(report, count, self.view.version))
+
+    def _scored(self, rounds_: list[_Round]) -> LiveView | None:
+        """The next view with the rounds' new or changed interactions; None if none."""
+        live = [r for r in rounds_ if r.changed is not None]
+        if not live or self.scorer is None:
+            return None
+        new = pd.concat([r.changed for r in live], ignore_index=True)
+        signals = [r.signals.result() for r in live if r.signals is not None]
+        last = ~new["id"].duplicated(keep="last").to_numpy()  # a later round's row wins
+        if len(signals) < len(live):
+            return self.scorer.score(self.view, new.loc[last])
+        fresh = pd.concat(signals, ignore_index=True).loc[last].reset_index(drop=True)
+        return self.scorer.score(self.view, new.loc[last], fresh)
+
+    # -- the signals thread -------------------------------------------------------------------
+
+    def _signal_loop(self) -> None:
+        """Keyword signals of the rounds being written, every waiting round in one call (the
+        regular expressions cost mostly per call, not per row)."""
+        while True:
+            first = self._signal_jobs.get()
+            if first is None:
+                return
+            jobs = [first]
+            while True:
+                try:
+                    more = self._signal_jobs.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    self._signal_jobs.put(None)  # stop after these
+                    break
+                jobs.append(more)
+            try:
+                frames = [frame for frame, _ in jobs]
+                rows = interaction_signals(
+                    self._keywords,
+                    pd.concat(frames, ignore_index=True),
+                    self.settings.handling_cost,
+                )
+                bounds = np.cumsum([0, *[len(frame) for frame in frames]])
+                for (_, future), lo, hi in zip(jobs, bounds[:-1], bounds[1:], strict=True):
+                    future.set_result(rows.iloc[lo:hi].reset_index(drop=True))
+            except Exception as exc:  # the scorer gets the error with the rounds' requests
+                for _, future in jobs:
+                    future.set_exception(_as_cximpact(exc))
+
+    # -- the case thread ----------------------------------------------------------------------
+
+    def _case_loop(self) -> None:
+        """Open and refresh cases of the issues the scorer marked, off the visible path: woken
+        after each publish, at most every 0.2 s, and once a second for refreshes held back."""
+        while not self._done.is_set():
+            self._wake.wait(timeout=_CASE_REFRESH_SECONDS)
+            self._wake.clear()
+            self._idle()
+            self._done.wait(_CASE_GAP_SECONDS)
+        self._idle()  # what the last batches marked
 
     def _idle(self) -> None:
         try:
             self._flush_cases()
-        except Exception:  # the next batch or idle tick retries; the scorer must live
+        except Exception:  # the next tick retries; the case thread must live
             log.exception("refreshing cases failed")
 
-    def _mark_cases(self, after: LiveView, customers: set[str]) -> None:
-        """Mark the material issues these customers touch (:meth:`_flush_cases` writes)."""
-        touched = set(after.customers.loc[after.customers["customer_id"].isin(customers), "issue"])
-        issues = after.issues[after.issues["issue"].isin(touched)]
+    def _mark_cases(self, after: LiveView) -> None:
+        """Mark the material issues the last step touched (:meth:`_flush_cases` writes)."""
+        issues = after.issues[after.issues["issue"].isin(after.touched)]
         material = issues[
             material_issues(
                 issues,
@@ -371,12 +514,17 @@ class Ingestor:
                 mode=self.settings.case_threshold_mode,
             )
         ]
-        self._dirty |= {str(i) for i in material["issue"]}
+        with self._dirty_lock:
+            self._dirty |= {str(i) for i in material["issue"]}
 
     def _flush_cases(self) -> None:
         """Open a case for a material issue without one at once; refresh an open case when its
         issue's exposure moved by more than 5%, at most once a second per case."""
-        if not self._dirty or self.scorer is None:
+        if self.scorer is None:
+            return
+        with self._dirty_lock:  # take them all; what is held back goes back
+            dirty, self._dirty = sorted(self._dirty), set()
+        if not dirty:
             return
         open_now = {c.issue: c for c in self.state.list_cases(include_terminal=False)}
         issues = self.view.issues
@@ -384,21 +532,38 @@ class Ingestor:
             zip(issues["issue"].astype(str), issues["revenue_at_risk"].astype(float), strict=True)
         )
         now = time.monotonic()
-        for name in sorted(self._dirty):  # a handful of issues, not rows
+        held: set[str] = set()
+        try:
+            self._write_cases(dirty, open_now, amounts, now, held)
+        except Exception:
+            held |= set(dirty)  # retried on the next tick
+            raise
+        finally:
+            with self._dirty_lock:
+                self._dirty |= held
+
+    def _write_cases(
+        self,
+        dirty: list[str],
+        open_now: dict[str, Any],
+        amounts: dict[str, float],
+        now: float,
+        held: set[str],
+    ) -> None:
+        """Write the cases of ``dirty`` issues; add to ``held`` those refreshed too recently."""
+        for name in dirty:  # a handful of issues, not rows
             case = open_now.get(name)
-            if name not in amounts:
-                self._dirty.discard(name)
-                continue
-            if case is not None:
+            if name in amounts and case is not None:
                 moved = abs(amounts[name] - case.revenue_at_risk)
-                if moved <= _CASE_REFRESH_CHANGE * max(case.revenue_at_risk, 1.0):
-                    self._dirty.discard(name)
-                    continue
-                if now - self._refreshed.get(name, -1e9) < _CASE_REFRESH_SECONDS:
-                    continue  # stays dirty; the next tick writes it
-            self._write_case(name, refresh=case is not None)
-            self._refreshed[name] = now
-            self._dirty.discard(name)
+                if moved > _CASE_REFRESH_CHANGE * max(case.revenue_at_risk, 1.0):
+                    if now - self._refreshed.get(name, -1e9) < _CASE_REFRESH_SECONDS:
+                        held.add(name)  # stays dirty; the next tick writes it
+                        continue
+                    self._write_case(name, refresh=True)
+                    self._refreshed[name] = now
+            elif name in amounts:
+                self._write_case(name, refresh=False)
+                self._refreshed[name] = now
 
     def _write_case(self, name: str, *, refresh: bool) -> None:
         assert self.scorer is not None
@@ -464,7 +629,7 @@ def _merged(
             break
         last = items[-1]
         if isinstance(more, _Stored) and isinstance(last, _Stored):
-            items[-1] = _Stored(last.done + more.done, last.changed + more.changed)
+            items[-1] = _Stored(last.rounds + more.rounds)
         else:
             items.append(more)
     return items, stop

@@ -275,7 +275,7 @@ def metrics_overview(
             "risk_source": view.model_source,
             "customers_at_risk": len(risk),
             "interactions_stored": stored_interactions,
-            "interactions_scored": len(view.signals),
+            "interactions_scored": view.interactions_scored,
             "quarantined": quarantined,
             "issues": len(issues),
             "revenue_at_risk": float(risk["revenue_at_risk"].sum()) if len(risk) else 0.0,
