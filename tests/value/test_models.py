@@ -126,3 +126,31 @@ def test_customers_gone_before_the_window_are_not_invented_churns(enterprise) ->
     frame = survival_frame(enterprise.customers, churn, window_start=WINDOW[0], as_of=WINDOW[1])
     assert not frame.index.isin(gone).any()
     assert frame["event"].sum() == len(enterprise.outcomes)
+
+
+def test_values_are_what_customers_are_worth_once_their_problems_are_fixed(enterprise) -> None:  # type: ignore[no-untyped-def]
+    """Issue covariates take the issues' extra hazard out of every value.
+
+    Without them the hazard of customers who met a problem spreads over everyone and values come
+    out short of the simulator's true (issue-free) lifetime values.
+    """
+    contacts = enterprise.interactions
+    planted = contacts[contacts["_topic"] != "other"]
+    flags = pd.crosstab(planted["customer_id"], planted["_topic"]).clip(upper=1)
+    finance = enterprise.finance.set_index("customer_id")["ltv"]
+
+    def ratio(issue_flags: pd.DataFrame | None) -> float:
+        values = model_values(
+            enterprise.customers,
+            enterprise.outcomes,
+            enterprise.transactions,
+            window_start=WINDOW[0],
+            as_of=WINDOW[1],
+            issue_flags=issue_flags,
+        ).values
+        both = values.join(finance, how="inner")
+        return float(both["value"].sum() / both["ltv"].sum())
+
+    without, with_issues = ratio(None), ratio(flags)
+    assert with_issues > without
+    assert abs(with_issues - 1) < abs(without - 1), (without, with_issues)

@@ -11,7 +11,7 @@ import pandas as pd
 
 from cximpact.signals.keywords import KeywordSignals, load_taxonomy
 from cximpact.signals.repeat import mark_repeat_contacts
-from cximpact.signals.selftrain import self_train_topics
+from cximpact.signals.selftrain import SelfTrainedTopics
 
 if TYPE_CHECKING:
     from cximpact.signals.topics import TopicClassifier
@@ -36,7 +36,7 @@ def compute_signals(
     taxonomy_file: Path | None = None,
     repeat_contact_days: int = 14,
     default_handling_cost: float = 6.0,
-    self_train: bool = True,
+    self_train: bool | SelfTrainedTopics = True,
     topic_model: TopicClassifier | None = None,
 ) -> pd.DataFrame:
     """One row of signals per interaction.
@@ -53,7 +53,11 @@ def compute_signals(
         Cost (currency) of a contact whose export has no handling cost.
     self_train
         Let texts the keyword rules label teach a classifier for the texts they miss
-        (:func:`cximpact.signals.selftrain.self_train_topics`).
+        (:meth:`cximpact.signals.selftrain.SelfTrainedTopics.fit_resolve`: it also breaks keyword
+        ties and drops second topics the classifier does not support). A fitted
+        :class:`~cximpact.signals.selftrain.SelfTrainedTopics` is used as it is
+        (:meth:`~cximpact.signals.selftrain.SelfTrainedTopics.resolve`), so batches of one data
+        set can share a model fitted once (the Spark engine).
     topic_model
         A fitted root-cause classifier (:func:`cximpact.signals.topics.make_topic_classifier`,
         supervised or few-shot) that replaces the keyword rules and self-training for the root
@@ -62,19 +66,27 @@ def compute_signals(
     """
     model = _keyword_model(taxonomy_file, _mtime(taxonomy_file))
     texts = interactions["text"].fillna("").astype(str)
-    detected = model.transform(texts.reset_index(drop=True))
+    detected = model.transform(texts.reset_index(drop=True), ties=True)
     if topic_model is not None:
         plain = texts.reset_index(drop=True)
         detected["root_cause"] = pd.array(topic_model.predict(plain), dtype="str")
         detected["root_cause_confidence"] = np.asarray(topic_model.confidence(plain), dtype=float)
         same = detected["secondary_root_cause"] == detected["root_cause"]
         detected.loc[same, "secondary_root_cause"] = ""
-    elif self_train:
-        topics, learned = self_train_topics(
-            texts.reset_index(drop=True), detected["root_cause"], detected["secondary_root_cause"]
+    elif self_train is not False:
+        rules = (
+            model.topic_texts(texts.reset_index(drop=True)),
+            detected["root_cause"],
+            detected["secondary_root_cause"],
+            detected["root_cause_tied"],
         )
+        if isinstance(self_train, SelfTrainedTopics):  # fitted elsewhere: the Spark engine
+            topics, learned, secondary = self_train.resolve(*rules)
+        else:
+            topics, learned, secondary = SelfTrainedTopics().fit_resolve(*rules)
         detected["root_cause"] = topics
         detected["root_cause_confidence"] = learned.fillna(detected["root_cause_confidence"])
+        detected["secondary_root_cause"] = pd.array(secondary.to_numpy(dtype=object), dtype="str")
     frame = pd.DataFrame(
         {
             "interaction_id": interactions["id"].to_numpy(),
@@ -87,7 +99,7 @@ def compute_signals(
             .to_numpy(),
         }
     )
-    frame = frame.join(detected.reset_index(drop=True))
+    frame = frame.join(detected.drop(columns="root_cause_tied").reset_index(drop=True))
     frame["repeat_contact"] = mark_repeat_contacts(
         frame[["customer_id", "timestamp", "root_cause"]], repeat_contact_days
     ).to_numpy()

@@ -48,6 +48,7 @@ def _subscription_values(
     as_of: pd.Timestamp,
     years: float,
     discount_rate: float,
+    issue_flags: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame | None, str | None]:
     margin = customers.set_index("id")["monthly_margin"].astype(float)
     if not (margin > 0).any():
@@ -56,7 +57,9 @@ def _subscription_values(
     events = int(frame["event"].sum())
     if events < _MIN_EVENTS:
         return None, f"survival model skipped: {events} churn events (needs {_MIN_EVENTS})"
-    model = SurvivalValueModel().fit(frame)
+    issues = _issue_covariates(issue_flags, frame.index)
+    model = SurvivalValueModel().fit(pd.concat([frame, issues], axis=1))
+    # valued as if their problems were fixed: the issue covariates are left at zero
     subscribers = frame[(margin.reindex(frame.index) > 0).to_numpy()]
     point, low, high = model.expected_years(subscribers, years=years, discount_rate=discount_rate)
     annual = 12.0 * margin.reindex(subscribers.index).to_numpy()
@@ -66,6 +69,22 @@ def _subscription_values(
     )
     out["method"] = "survival"
     return out, None
+
+
+def _issue_covariates(flags: pd.DataFrame | None, index: pd.Index) -> pd.DataFrame:
+    """0/1 issue columns (``issue:<name>``) for the survival fit; no columns without flags.
+
+    Customers who met a problem churn faster; fitted without it, their extra hazard spreads
+    over everyone and every lifetime value comes out short (by about a tenth on the simulator).
+    With the issues as covariates, values are predicted with them at zero: the value a
+    customer keeps when the problem is fixed, the amount revenue at risk puts in danger.
+    Issues held by fewer than ``_MIN_EVENTS`` customers are left out (unstable coefficients).
+    """
+    if flags is None or flags.empty:
+        return pd.DataFrame(index=index)
+    aligned = flags.reindex(index).fillna(0).astype(float)
+    aligned = aligned.loc[:, aligned.sum() >= _MIN_EVENTS]
+    return aligned.add_prefix("issue:")
 
 
 def _purchase_values(
@@ -133,6 +152,7 @@ def model_values(
     years: float = 10.0,
     discount_rate: float = 0.10,
     purchase_margin_rate: float = 0.30,
+    issue_flags: pd.DataFrame | None = None,
 ) -> ModelValues:
     """Customer-level model values for the ladder's ``model`` rung.
 
@@ -149,6 +169,10 @@ def model_values(
         Annual discount rate.
     purchase_margin_rate
         Margin share of spend for purchase-history values.
+    issue_flags
+        0/1 per customer (index) and issue (columns), from
+        :func:`~cximpact.exposure.issues.issue_flags`: covariates of the survival model,
+        set to zero when values are predicted (the value if the problem is fixed).
 
     Returns
     -------
@@ -171,6 +195,7 @@ def model_values(
             as_of=as_of,
             years=years,
             discount_rate=discount_rate,
+            issue_flags=issue_flags,
         )
         notes += [note] if note else []
         parts += [subs] if subs is not None else []
