@@ -98,6 +98,12 @@ CONTRACTS: dict[str, Contract] = {
                 minimum=0,
             ),
             _S("resolved", "bool", required=False),
+            _S(
+                "abandoned",
+                "bool",
+                required=False,
+                help="the customer hung up or left the queue before reaching an agent",
+            ),
         ),
     ),
     "transactions": Contract(

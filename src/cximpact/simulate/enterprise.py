@@ -275,6 +275,21 @@ def _interactions(
     return frame
 
 
+#: Share of contacts abandoned in the queue, per channel (phone and chat queues only).
+_ABANDONMENT = {"phone": 0.07, "chat": 0.05}
+
+
+def _abandoned(channel: np.ndarray, seed: int) -> np.ndarray:
+    """``"true"``/``"false"`` per contact: left the queue before reaching an agent.
+
+    Drawn from a generator of its own (seeded by ``seed``) so that adding the column changed
+    none of the other columns' values for a seed.
+    """
+    rng = np.random.default_rng([seed, 0xAB])
+    share = pd.Series(channel).map(_ABANDONMENT).fillna(0.0).to_numpy(dtype=float)
+    return np.where(rng.random(len(channel)) < share, "true", "false")
+
+
 def _second_topics(cust: np.ndarray, topic: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """For some contacts, another root cause the same customer has (mixed-topic messages)."""
     if len(cust) < 2:
@@ -352,6 +367,11 @@ def simulate(config: SimulationConfig) -> Enterprise:
     has = _issue_matrix(customers, plan, rng)
     logit, contributions, churn_day = _churn(config, customers, has, plan, rng)
     interactions = _interactions(config, customers, has, plan, churn_day, rng)
+    interactions.insert(
+        list(interactions.columns).index("resolved") + 1,
+        "abandoned",
+        _abandoned(interactions["channel"].to_numpy(), config.seed),
+    )
     churned = churn_day >= 0
     ids = customers["id"].to_numpy()
     outcomes = pd.DataFrame(
