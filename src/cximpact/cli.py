@@ -18,6 +18,8 @@ from cximpact._cli import DbOption, JsonOption, print_json
 from cximpact.actions.commands import actions_app, worker_command
 from cximpact.cases.commands import cases_app, evaluate_measurement_command, monitor_command
 from cximpact.errors import ConfigError, CximpactError, NotFoundError
+from cximpact.metrics._commands import metrics_command, report_app
+from cximpact.metrics.commands import invest_command, presets_app
 from cximpact.service.commands import consume, serve, tokens_app
 from cximpact.settings import Settings, describe_settings, load_settings
 from cximpact.signals.commands import topics_app
@@ -42,6 +44,10 @@ app.command("consume")(consume)
 app.add_typer(actions_app, name="actions")
 app.command("worker")(worker_command)
 app.add_typer(topics_app, name="topics")
+app.add_typer(presets_app, name="presets")
+app.command("invest")(invest_command)
+app.command("metrics")(metrics_command)
+app.add_typer(report_app, name="report")
 console = Console()
 err_console = Console(stderr=True)
 
@@ -166,14 +172,21 @@ def run(
     ] = None,
     db: DbOption = None,
     as_json: JsonOption = False,
+    engine: Annotated[
+        str | None,
+        typer.Option(
+            "--engine",
+            help="local (pandas, default: setting engine) or spark (PySpark): docs/spark.md",
+        ),
+    ] = None,
 ) -> None:
     """Run the flow: ingest a directory of exports, score, rank issues in money, open cases."""
-    from cximpact.flow import run as run_flow
+    from cximpact.engines import run_flow
     from cximpact.report import issues_records
 
     cfg = _settings(db)
     with _progress(not as_json) as step:
-        result = run_flow(data, cfg, step=step)
+        result = run_flow(data, cfg, engine=engine, step=step)
     if as_json:
         print_json(
             {
@@ -256,12 +269,22 @@ def issues(
     db: DbOption = None,
     as_json: JsonOption = False,
     limit: Annotated[int, typer.Option(help="Rows to show.")] = 20,
+    preset: Annotated[
+        str | None,
+        typer.Option(help="Rank by a strategy preset [default: setting strategy_preset]."),
+    ] = None,
 ) -> None:
     """Issues ranked by revenue at risk (customers affected, aggregate LTV)."""
     from cximpact.report import issues_records, issues_table
     from cximpact.store.analytics import AnalyticsStore
 
-    with AnalyticsStore(_settings(db).db, read_only=True) as store:
+    cfg = _settings(db)
+    if preset is not None or cfg.strategy_preset != "balanced":
+        from cximpact.metrics.commands import show_prioritised_issues
+
+        show_prioritised_issues(cfg, preset, as_json=as_json, limit=limit)
+        return
+    with AnalyticsStore(cfg.db, read_only=True) as store:
         frame = store.read("issue_exposure")
     if as_json:
         print_json(issues_records(frame)[:limit])

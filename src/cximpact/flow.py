@@ -50,6 +50,7 @@ __all__ = [
     "ingest_directory",
     "open_cases",
     "run",
+    "score_customers",
 ]
 
 #: Customers first: every other kind refers to them.
@@ -119,6 +120,7 @@ class Analysis:
     model: ChurnRiskModel
     exposure: ExposureResult
     horizon_days: int = 365
+    customers: pd.DataFrame | None = None  # the customers export (tenure, revenue, margin)
 
 
 def analyse(
@@ -144,6 +146,66 @@ def analyse(
         default_handling_cost=settings.handling_cost,
         topic_model=topic_model(settings, interactions["text"]),
     )
+    values, model, exposure = score_customers(
+        store,
+        settings,
+        customers,
+        flags=issue_flags(signals),
+        summary=customer_signal_summary(signals),
+        as_of=stamp,
+        window_start=interactions["timestamp"].min().floor("D"),
+        window_days=window_days,
+        signals=signals if settings.risk_language_signals else None,
+        step=step,
+    )
+    for name, frame in (
+        ("signals", signals),
+        ("customer_values", values),
+        ("customer_risk", exposure.risk),
+        ("issue_exposure", exposure.issues),
+        ("customer_exposure", exposure.customers),
+    ):
+        store.replace_table(name, frame)
+    return Analysis(
+        stamp, window_days, signals, values, model, exposure, settings.horizon_days, customers
+    )
+
+
+def score_customers(
+    store: AnalyticsStore,
+    settings: Settings,
+    customers: pd.DataFrame,
+    *,
+    flags: pd.DataFrame,
+    summary: pd.DataFrame,
+    as_of: pd.Timestamp,
+    window_start: pd.Timestamp,
+    window_days: int,
+    signals: pd.DataFrame | None = None,
+    step: Step = _quiet,
+) -> tuple[pd.DataFrame, ChurnRiskModel, ExposureResult]:
+    """Values, churn model and exposure from per-customer inputs: the flow after the signals.
+
+    Every input is one row per customer (or per customer and issue), so an engine that computes
+    the signals elsewhere (:mod:`cximpact.engines.spark`) hands them here and gets the local
+    engine's answers.
+
+    Parameters
+    ----------
+    flags
+        :func:`~cximpact.exposure.issues.issue_flags` of the signals.
+    summary
+        :func:`~cximpact.exposure.issues.customer_signal_summary` of the signals.
+    as_of, window_start, window_days
+        End of the observation window, its first day, and its length in days.
+    signals
+        The signals themselves when ``settings.risk_language_signals`` asks for them.
+
+    Returns
+    -------
+    (values, model, exposure)
+    """
+    stamp = as_of
     outcomes = store.read("outcomes")
     churned_ids = outcomes.loc[pd.to_datetime(outcomes["churn_date"]) <= stamp, "customer_id"]
     step("lifetime value")
@@ -151,11 +213,12 @@ def analyse(
         customers,
         outcomes[pd.to_datetime(outcomes["churn_date"]) <= stamp],
         store.read("transactions"),
-        window_start=interactions["timestamp"].min().floor("D"),
+        window_start=window_start,
         as_of=stamp,
         years=settings.ltv_years,
         discount_rate=settings.discount_rate,
         purchase_margin_rate=settings.purchase_margin_rate,
+        issue_flags=flags,
     )
     for note in computed.notes:
         step(note)
@@ -172,9 +235,9 @@ def analyse(
     step("churn risk")
     features = customer_features(
         customers,
-        issue_flags(signals),
+        flags,
         as_of=stamp,
-        signals=signals if settings.risk_language_signals else None,
+        signals=signals,
     )
     churned = features.index.isin(churned_ids)
     y = pd.Series(churned.astype(int), index=features.index) if len(outcomes) else None
@@ -185,19 +248,11 @@ def analyse(
         features,
         model,
         values,
-        customer_signal_summary(signals),
+        summary,
         active=pd.Series(~churned, index=features.index),
         horizon_factor=settings.horizon_days / period,
     )
-    for name, frame in (
-        ("signals", signals),
-        ("customer_values", values),
-        ("customer_risk", exposure.risk),
-        ("issue_exposure", exposure.issues),
-        ("customer_exposure", exposure.customers),
-    ):
-        store.replace_table(name, frame)
-    return Analysis(stamp, window_days, signals, values, model, exposure, settings.horizon_days)
+    return values, model, exposure
 
 
 def topic_model(settings: Settings, texts: pd.Series) -> TopicClassifier | None:
@@ -240,7 +295,11 @@ def _annual_churn(churned: int, customers: int, window_days: int, settings: Sett
     return float(1 - (1 - rate) ** (365 / window_days))
 
 
-def _material(issues: pd.DataFrame, settings: Settings) -> pd.DataFrame:
+def _material(
+    issues: pd.DataFrame, settings: Settings, analysis: Analysis | None = None
+) -> pd.DataFrame:
+    if analysis is not None and settings.strategy_preset != "balanced":
+        return _material_under_preset(issues, settings, analysis)
     keep = material_issues(
         issues,
         amount=settings.case_threshold_amount,
@@ -248,6 +307,28 @@ def _material(issues: pd.DataFrame, settings: Settings) -> pd.DataFrame:
         mode=settings.case_threshold_mode,
     )
     return issues[keep]
+
+
+def _material_under_preset(
+    issues: pd.DataFrame, settings: Settings, analysis: Analysis
+) -> pd.DataFrame:
+    """Material issues under the strategy preset (its thresholds; share of its priority)."""
+    from cximpact.metrics.presets import material_under_preset, preset_from_settings, prioritise
+
+    preset = preset_from_settings(settings)
+    profiles = analysis.customers
+    if profiles is not None:
+        values = analysis.values[["customer_id", "value"]]
+        profiles = profiles.merge(values, left_on="id", right_on="customer_id", how="left")
+    ranked = prioritise(
+        issues,
+        analysis.exposure.customers,
+        analysis.signals,
+        preset,
+        profiles=profiles,
+        as_of=analysis.as_of,
+    )
+    return ranked[material_under_preset(ranked, preset, settings).to_numpy()]
 
 
 def _concentration(affected: pd.DataFrame) -> float:
@@ -340,7 +421,7 @@ def open_cases(
     exposed = set(issues.loc[issues["revenue_at_risk"] > 0, "issue"])
     # a rising detection makes an issue material only when it carries exposure: a volume spike
     # on a topic that costs nothing is evidence for a case, not a reason to open one
-    material = set(_material(issues, settings)["issue"]) | (rising(evidence) & exposed)
+    material = set(_material(issues, settings, analysis)["issue"]) | (rising(evidence) & exposed)
     already_open = {c.issue for c in state.list_cases(include_terminal=False)}
     results = []
     for _, issue in issues[issues["issue"].isin(material | already_open)].iterrows():

@@ -95,6 +95,16 @@ class Settings(BaseSettings):
             "all: a case needs both thresholds; any: either one (a threshold of 0 is then ignored)."
         ),
     )
+    strategy_preset: str = Field(
+        "balanced",
+        description=(
+            "Strategy focus preset that ranks issues and sets case thresholds (balanced, growth, "
+            "profit_protection, exit_valuation, turnaround, or one from strategy_presets_file)."
+        ),
+    )
+    strategy_presets_file: Path | None = Field(
+        None, description="YAML file of user strategy presets, merged over the built-in ones."
+    )
     measurement_target_effect: float = Field(
         0.2,
         gt=0,
@@ -200,6 +210,71 @@ class Settings(BaseSettings):
     )
     service_rate_burst: int = Field(
         400, gt=0, description="Requests a token may send at once after being idle."
+    )
+    metrics_status_root_causes: tuple[str, ...] = Field(
+        ("late_delivery", "slow_refund", "network_outage"),
+        description="Root causes that are status enquiries (share of status contacts).",
+    )
+    metrics_high_value_share: float = Field(
+        0.2,
+        gt=0,
+        le=1,
+        description="Top share of customers by lifetime value counted as high value.",
+    )
+    metrics_lost_year_share: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="Share of a year's margin lost when a customer churns within it (EBITDA).",
+    )
+    report_llm_url: str | None = Field(
+        None,
+        description=(
+            "OpenAI-compatible endpoint (base URL) that writes the board report's narrative "
+            "from aggregates only; unset: template narrative."
+        ),
+    )
+    report_llm_model: str = Field("gpt-4o-mini", description="Model name sent to report_llm_url.")
+    report_llm_api_key_env: str = Field(
+        "CXIMPACT_REPORT_LLM_API_KEY",
+        description="Name of the environment variable holding the API key for report_llm_url.",
+    )
+    report_llm_timeout_s: float = Field(
+        30.0, gt=0, description="Timeout of one narrative request to report_llm_url, in seconds."
+    )
+    engine: Literal["local", "spark"] = Field(
+        "local",
+        description=(
+            "Engine of the batch flow (the run command's --engine): local (pandas in one "
+            "process) or spark (PySpark, the optional 'spark' extra)."
+        ),
+    )
+    spark_master: str = Field(
+        "local[*]",
+        description="Spark master URL for engine=spark (local[*], yarn, k8s://..., spark://...).",
+    )
+    spark_shuffle_partitions: int = Field(
+        200,
+        gt=0,
+        description=(
+            "spark.sql.shuffle.partitions for engine=spark; also the number of customer and "
+            "interaction buckets handed to the stage functions."
+        ),
+    )
+    spark_selftrain_sample: int = Field(
+        1_000_000,
+        gt=0,
+        description=(
+            "Most interactions the self-trained topic classifier is fitted on with engine=spark "
+            "(a deterministic hash sample above this; all of them below it)."
+        ),
+    )
+    spark_output: Path | None = Field(
+        None,
+        description=(
+            "Directory for the Parquet files engine=spark writes (accepted interactions, "
+            "signals). Default: <db>.spark beside the DuckDB file."
+        ),
     )
 
     def state_url(self) -> str:

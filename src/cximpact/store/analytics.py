@@ -78,6 +78,11 @@ class AnalyticsStore(Closing):
         if not read_only:
             for contract in CONTRACTS.values():
                 self._run(_ddl(contract))
+                for f in contract.fields:  # files made before an optional field was added
+                    self._run(
+                        f'ALTER TABLE {contract.kind} ADD COLUMN IF NOT EXISTS "{f.name}" '
+                        f"{_SQL_TYPES[f.type]}"
+                    )
             self._run(_QUARANTINE_DDL)
 
     def close(self) -> None:
@@ -191,3 +196,27 @@ class AnalyticsStore(Closing):
             raise StoreError(f"writing table {table} to {self.path} failed: {exc}") from exc
         finally:
             self.con.unregister("_frame")
+
+    def replace_table_from_parquet(self, table: str, directory: Path, columns: list[str]) -> None:
+        """Replace a derived table with the Parquet files in ``directory`` (Spark's output).
+
+        DuckDB reads them itself, so the rows never pass through pandas on the driver.
+        """
+        files = str(Path(directory) / "*.parquet").replace("'", "''")
+        cols = ", ".join(f'"{c}"' for c in columns)
+        try:
+            self._run(
+                f"CREATE OR REPLACE TABLE {table} AS SELECT {cols} FROM read_parquet('{files}')"
+            )
+        except duckdb.Error as exc:
+            raise StoreError(
+                f"loading table {table} from {directory} into {self.path} failed: {exc}; "
+                "check that the directory holds the Parquet files the Spark engine wrote"
+            ) from exc
+
+    def read_columns(self, table: str, columns: list[str]) -> pd.DataFrame:
+        """Some columns of ``table`` as a DataFrame (a narrow read of a large table)."""
+        if not self.has_table(table):
+            raise NotFoundError(f"table {table!r} is not in {self.path}; run `cximpact run` first")
+        cols = ", ".join(f'"{c}"' for c in columns)
+        return self.con.execute(f"SELECT {cols} FROM {table}").df()
