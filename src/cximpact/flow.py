@@ -48,6 +48,7 @@ __all__ = [
     "analyse",
     "find_exports",
     "ingest_directory",
+    "material_issues_of",
     "open_cases",
     "run",
     "score_customers",
@@ -295,9 +296,14 @@ def _annual_churn(churned: int, customers: int, window_days: int, settings: Sett
     return float(1 - (1 - rate) ** (365 / window_days))
 
 
-def _material(
+def material_issues_of(
     issues: pd.DataFrame, settings: Settings, analysis: Analysis | None = None
 ) -> pd.DataFrame:
+    """The issues past the case thresholds: the settings', or the strategy preset's.
+
+    Under a preset other than ``balanced`` (and with ``analysis`` given) the preset's thresholds
+    apply to revenue at risk and to each issue's share of the preset's priority.
+    """
     if analysis is not None and settings.strategy_preset != "balanced":
         return _material_under_preset(issues, settings, analysis)
     keep = material_issues(
@@ -421,7 +427,8 @@ def open_cases(
     exposed = set(issues.loc[issues["revenue_at_risk"] > 0, "issue"])
     # a rising detection makes an issue material only when it carries exposure: a volume spike
     # on a topic that costs nothing is evidence for a case, not a reason to open one
-    material = set(_material(issues, settings, analysis)["issue"]) | (rising(evidence) & exposed)
+    material = set(material_issues_of(issues, settings, analysis)["issue"])
+    material |= rising(evidence) & exposed
     already_open = {c.issue for c in state.list_cases(include_terminal=False)}
     results = []
     for _, issue in issues[issues["issue"].isin(material | already_open)].iterrows():

@@ -41,6 +41,7 @@ from cximpact.engines.spark import _sample, run_spark, spark_session
 from cximpact.flow import FlowResult, run
 from cximpact.settings import Settings, load_settings
 from cximpact.simulate import SimulationConfig, simulate, write_enterprise
+from cximpact.store.analytics import AnalyticsStore
 
 pytestmark = [pytest.mark.slow, pytest.mark.spark]
 
@@ -153,6 +154,12 @@ def test_read_commands_work_unchanged_on_the_spark_store(engines: Engines) -> No
     opened = {c.issue for c, _ in engines.spark.cases}
     assert opened == {c.issue for c, _ in engines.local.cases}
     assert opened  # material issues exist, so cases were opened
+    metrics = runner.invoke(app, ["metrics", "--db", str(engines.spark_settings.db), "--json"])
+    assert metrics.exit_code == 0, metrics.output  # reads the interactions the engine stored
+    with AnalyticsStore(engines.spark_settings.db, read_only=True) as store:
+        stored = store.read("interactions")
+    assert len(stored) == engines.spark.reports[-1].accepted
+    assert not stored["text"].str.contains("@", regex=False).any()  # redacted, like the Parquet
 
 
 def test_self_training_sample_is_deterministic(session: SparkSession) -> None:

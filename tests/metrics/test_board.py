@@ -13,6 +13,7 @@ import warnings
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, ClassVar
 
 import numpy as np
@@ -266,3 +267,19 @@ def test_cli_errors_are_one_line(enterprise: dict[str, Any]) -> None:
     )
     assert result.exit_code != 0
     assert "--window must be one of" in str(result.exception)
+
+
+def test_headline_trend_compares_exposure_per_day_of_clipped_windows() -> None:
+    """A 10-day first window with a third of a full month's exposure is no change, not +200%."""
+    from cximpact.metrics import board
+
+    trend = {
+        "values": [
+            {"window": "2026-01", "start": "2026-01-22", "end": "2026-02-01", "value": 1000.0},
+            {"window": "2026-02", "start": "2026-02-01", "end": "2026-03-03", "value": 3000.0},
+        ]
+    }
+    empty = pd.DataFrame(columns=["issue", "revenue_at_risk", "customer_id"])
+    inputs = SimpleNamespace(issue_exposure=empty, customer_exposure=empty)
+    headline = board._headline(inputs, trend)  # type: ignore[arg-type]
+    assert headline["trend_change"] == pytest.approx(0.0)

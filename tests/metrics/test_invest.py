@@ -100,6 +100,10 @@ def test_first_year_ramp_delays_payback() -> None:
 def test_payback_is_none_when_never_reached_and_zero_without_upfront_cost() -> None:
     assert payback_months(np.array([-1000.0, 100.0, 100.0])) is None
     assert payback_months(np.array([0.0, 100.0])) == 0.0
+    # nothing up front but a loss every year never pays back
+    assert payback_months(np.array([0.0, -100.0, -100.0, -100.0])) is None
+    # a dip below zero after an early gain: payback when it turns for good (year 2, 6 months)
+    assert payback_months(np.array([0.0, -100.0, 200.0])) == pytest.approx(18.0)
     assert (
         return_on_investment(HAND | {"one_off_cost": 0, "running_cost_per_year": 0}, 3, 0.1) is None
     )

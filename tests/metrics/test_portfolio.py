@@ -295,3 +295,11 @@ def test_headline_metrics_come_first() -> None:
         "exposure_trend",
         "cost_per_contact",
     ]
+
+
+def test_first_contacts_are_judged_only_after_their_repeat_window() -> None:
+    """A first contact two days before as_of may still be repeated: it is not a success yet."""
+    early = _inputs(as_of=pd.Timestamp("2026-02-05"))
+    jan, feb = _values("first_contact_resolution", early)
+    assert jan["value"] == pytest.approx(1 / 2)  # January's firsts are past their window
+    assert feb["value"] is None  # i5 (02-03) cannot be judged on 02-05

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from cximpact.errors import ConfigError, NotFoundError
-from cximpact.flow import FlowResult, _material, run
+from cximpact.flow import FlowResult, material_issues_of, run
 from cximpact.metrics.presets import (
     FEATURES,
     METRIC_IDS,
@@ -198,10 +198,12 @@ def test_growth_lifts_an_issue_concentrated_in_new_customers(simulated: FlowResu
 def test_a_preset_changes_which_issues_get_a_case(simulated: FlowResult) -> None:
     settings = load_settings(case_threshold_amount=5000, case_threshold_share=0.05)
     issues = simulated.analysis.exposure.issues
-    today = set(_material(issues, settings)["issue"])
-    assert set(_material(issues, settings, simulated.analysis)["issue"]) == today  # balanced
+    today = set(material_issues_of(issues, settings)["issue"])
+    assert (
+        set(material_issues_of(issues, settings, simulated.analysis)["issue"]) == today
+    )  # balanced
     turnaround = settings.model_copy(update={"strategy_preset": "turnaround"})
-    chosen = set(_material(issues, turnaround, simulated.analysis)["issue"])
+    chosen = set(material_issues_of(issues, turnaround, simulated.analysis)["issue"])
     ranked = _rank(simulated, "turnaround")
     preset = load_presets()["turnaround"]
     expected = set(ranked.loc[material_under_preset(ranked, preset, turnaround), "issue"])

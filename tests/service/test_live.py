@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import shutil
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
 
-from .conftest import Running
+from .conftest import Running, start
 
 
 def _post(running: Running, records: list[dict[str, Any]]) -> dict[str, Any]:
@@ -210,3 +211,29 @@ def test_a_failed_write_is_never_visible(
         "/api/v1/interactions/never-stored-1", headers=running.headers("analyst")
     )
     assert found.status_code == 200
+
+
+def test_live_cases_follow_the_strategy_preset(enterprise_dir: Path, tmp_path: Path) -> None:
+    """Under a preset the live path judges materiality as ``cximpact run`` does."""
+    from cximpact.flow import material_issues_of
+
+    for running in start(enterprise_dir, tmp_path, strategy_preset="turnaround"):
+        ingestor = running.app.state.services.ingestor
+        analysis = ingestor.scorer.analysis
+        expected = set(
+            material_issues_of(analysis.exposure.issues, running.settings, analysis)["issue"]
+        )
+        balanced = set(
+            material_issues_of(
+                analysis.exposure.issues,
+                running.settings.model_copy(update={"strategy_preset": "balanced"}),
+                analysis,
+            )["issue"]
+        )
+        assert expected != balanced  # the preset changes what is material on this enterprise
+        assert ingestor._material_under_preset() == expected
+        ingestor._mark_cases(replace(ingestor.view, touched=frozenset(expected | balanced)))
+        with ingestor._dirty_lock:
+            assert (
+                set(ingestor._dirty) >= expected | balanced
+            )  # all touched: judged off the answer path

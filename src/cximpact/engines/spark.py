@@ -205,6 +205,8 @@ def signals_on_spark(
     accepted = checked.filter(F.col("_rule").isNull()).drop(*_QUARANTINE)
     accepted = accepted.persist(StorageLevel.MEMORY_AND_DISK)
     _write_parquet(accepted.drop(_ROW), out / "interactions")
+    # the store holds them too: metrics, the board report and `serve` read interactions there
+    store.upsert_from_parquet("interactions", out / "interactions", str(interactions_path))
     span = accepted.agg(F.min("timestamp"), F.max("timestamp")).first()
     first, last = pd.Timestamp(span[0]), pd.Timestamp(span[1])  # type: ignore[index]
     stamp = last.ceil("D")

@@ -144,7 +144,7 @@ def window_index(stamps: pd.Series, windows: Sequence[Window]) -> np.ndarray:
     edges = np.array([w.start for w in windows] + [windows[-1].end], dtype="datetime64[ns]")
     values = pd.to_datetime(stamps).to_numpy(dtype="datetime64[ns]")
     idx = np.searchsorted(edges, values, side="right") - 1
-    idx[(values < edges[0]) | (values >= edges[-1])] = -1
+    idx[(values < edges[0]) | (values >= edges[-1]) | np.isnat(values)] = -1
     return idx
 
 
@@ -340,7 +340,9 @@ def first_contact_resolution(
     if "abandoned" in frame:
         frame = frame[~frame["abandoned"].astype("boolean").fillna(False).to_numpy(bool)]
     threads = _threads(frame, a.repeat_contact_days)
-    firsts = threads[threads["first"] & threads["resolved"].notna()]
+    # a first contact is judged only once its repeat window has passed before as_of
+    judged = threads["timestamp"] <= inputs.as_of - pd.Timedelta(days=a.repeat_contact_days)
+    firsts = threads[threads["first"] & threads["resolved"].notna() & judged]
     success = (firsts["resolved"].astype(bool) & ~firsts["followed"]).astype(float)
     ones = pd.Series(1.0, index=firsts.index)
     return _ratio_metric(windows, firsts["timestamp"], success, ones, None)

@@ -117,10 +117,16 @@ def _verdicts(cases: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(out, key=lambda v: str(v["closed_at"]), reverse=True)
 
 
+def _days(value: dict[str, Any]) -> float:
+    return float((pd.Timestamp(value["end"]) - pd.Timestamp(value["start"])).days)
+
+
 def _headline(inputs: MetricInputs, trend: dict[str, Any]) -> dict[str, Any]:
     issues, exposure = inputs.issue_exposure, inputs.customer_exposure
     values = [v for v in trend["values"] if v["value"] is not None]
-    first, last = (values[0]["value"], values[-1]["value"]) if values else (None, None)
+    # the first and last windows may be clipped by --from/--to: compare exposure per day
+    rates = [v["value"] / max(_days(v), 1.0) for v in values]
+    first, last = (rates[0], rates[-1]) if rates else (None, None)
     exposed = issues[issues["revenue_at_risk"] > 0] if not issues.empty else issues
     return {
         "scored": not issues.empty,

@@ -301,7 +301,10 @@ def invest_command(
         chosen,
         customers=round(values["problem_customers_per_year"]),
         churn_rate=facts["churn_rate"],
-        expected_effect=calc.expected_churn_reduction(values, facts["churn_rate"]),
+        # retained_per_prevented_problem is per year: compare it with a yearly churn rate
+        expected_effect=calc.expected_churn_reduction(
+            values, 1.0 - (1.0 - facts["churn_rate"]) ** (365.0 / settings.horizon_days)
+        ),
         horizon_days=settings.horizon_days,
         segments=facts["segments"],
         history_days=facts["history_days"],

@@ -478,19 +478,21 @@ def return_on_investment(values: Mapping[str, float], years: int, rate: float) -
 
 
 def payback_months(flows: np.ndarray) -> float | None:
-    """Months until the undiscounted cumulative cash flow reaches zero (linear within a year).
+    """Months until the undiscounted cumulative cash flow is non-negative for good.
 
-    None when it stays negative over the years given; 0 when nothing is spent up front.
+    Linear within the year it turns. 0 when it never goes below zero; None when it is still
+    negative at the end of the years given (including an initiative with nothing spent up front
+    that loses money every year).
     """
     cumulative = np.cumsum(flows)
-    if cumulative[0] >= 0:
+    negative = np.flatnonzero(cumulative < 0)
+    if len(negative) == 0:
         return 0.0
-    after = np.flatnonzero(cumulative >= 0)
-    if len(after) == 0:
+    last = int(negative[-1])
+    if last == len(cumulative) - 1:
         return None
-    year = int(after[0])
-    before = cumulative[year - 1]
-    return float(12.0 * (year - 1) + 12.0 * (-before) / flows[year])
+    year = last + 1  # the year (0-based) in which the cumulative flow turns for good
+    return float(12.0 * last + 12.0 * (-cumulative[last]) / flows[year])
 
 
 def sensitivity(inputs: Mapping[str, Input], years: int, rate: float) -> list[dict[str, Any]]:

@@ -36,7 +36,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -46,7 +46,8 @@ import pandas as pd
 
 from cximpact.cases.lifecycle import material_issues
 from cximpact.errors import CximpactError, StoreError
-from cximpact.flow import analyse, case_fields, open_cases
+from cximpact.exposure.issues import ExposureResult
+from cximpact.flow import analyse, case_fields, material_issues_of, open_cases
 from cximpact.ingest.contracts import get_contract
 from cximpact.ingest.pipeline import IngestReport
 from cximpact.ingest.validate import check_columns
@@ -504,7 +505,15 @@ class Ingestor:
             log.exception("refreshing cases failed")
 
     def _mark_cases(self, after: LiveView) -> None:
-        """Mark the material issues the last step touched (:meth:`_flush_cases` writes)."""
+        """Mark the material issues the last step touched (:meth:`_flush_cases` writes).
+
+        Under a strategy preset every touched issue is marked: its materiality needs the
+        preset's priority over all issues, which the case thread works out off the answer path.
+        """
+        if self.settings.strategy_preset != "balanced":
+            with self._dirty_lock:
+                self._dirty |= {str(i) for i in after.touched}
+            return
         issues = after.issues[after.issues["issue"].isin(after.touched)]
         material = issues[
             material_issues(
@@ -524,6 +533,8 @@ class Ingestor:
             return
         with self._dirty_lock:  # take them all; what is held back goes back
             dirty, self._dirty = sorted(self._dirty), set()
+        if dirty and self.settings.strategy_preset != "balanced":
+            dirty = sorted(set(dirty) & self._material_under_preset())
         if not dirty:
             return
         open_now = {c.issue: c for c in self.state.list_cases(include_terminal=False)}
@@ -541,6 +552,17 @@ class Ingestor:
         finally:
             with self._dirty_lock:
                 self._dirty |= held
+
+    def _material_under_preset(self) -> set[str]:
+        """Issues material under the strategy preset, on the live view (as ``cximpact run``)."""
+        assert self.scorer is not None
+        view = self.view
+        analysis = replace(
+            self.scorer.analysis,
+            signals=view.signals,
+            exposure=ExposureResult(view.issues, view.customers, view.risk),
+        )
+        return {str(i) for i in material_issues_of(view.issues, self.settings, analysis)["issue"]}
 
     def _write_cases(
         self,

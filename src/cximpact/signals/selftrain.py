@@ -191,10 +191,10 @@ def _class_proba(
     classes: np.ndarray, proba: np.ndarray, first: np.ndarray, second: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """The model's probability of each row's first and second topic (-1 where unknown)."""
-    column = {c: i for i, c in enumerate(classes)}
+    known = pd.Index(classes)
     out = []
     for topic in (first, second):
-        index = np.array([column.get(t, -1) for t in topic], dtype=np.int64)
+        index = known.get_indexer(topic)
         picked = proba[np.arange(len(topic)), np.maximum(index, 0)]
         out.append(np.where(index >= 0, picked, -1.0))
     return out[0], out[1]

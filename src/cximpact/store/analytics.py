@@ -214,6 +214,38 @@ class AnalyticsStore(Closing):
                 "check that the directory holds the Parquet files the Spark engine wrote"
             ) from exc
 
+    def upsert_from_parquet(self, kind: str, directory: Path, source: str) -> None:
+        """Store a contract kind's rows from Parquet files (Spark's accepted rows), by id.
+
+        Rows whose id is already stored are replaced (a corrected export wins, as in
+        :meth:`write_batch`); DuckDB reads the files itself, in one transaction.
+        """
+        contract = CONTRACTS[kind]
+        files = str(Path(directory) / "*.parquet").replace("'", "''")
+        names = contract.names
+        present = set(
+            self.con.execute(f"DESCRIBE SELECT * FROM read_parquet('{files}')").df()["column_name"]
+        )
+        cols = [c for c in names if c in present]
+        quoted = ", ".join(f'"{c}"' for c in cols)
+        key = f'"{contract.key}"'
+        try:
+            self._run("BEGIN TRANSACTION")
+            self._run(
+                f"DELETE FROM {kind} WHERE {key} IN (SELECT {key} FROM read_parquet('{files}'))"
+            )
+            self._run(
+                f"INSERT INTO {kind} ({quoted}, _source, _ingested_at) SELECT {quoted}, "
+                f"'{source.replace(chr(39), chr(39) * 2)}', now() FROM read_parquet('{files}')"
+            )
+            self._run("COMMIT")
+        except duckdb.Error as exc:
+            self._run("ROLLBACK")
+            raise StoreError(
+                f"storing {kind} from {directory} into {self.path} failed: {exc}; check that "
+                "the directory holds the Parquet files the Spark engine wrote"
+            ) from exc
+
     def read_columns(self, table: str, columns: list[str]) -> pd.DataFrame:
         """Some columns of ``table`` as a DataFrame (a narrow read of a large table)."""
         if not self.has_table(table):
