@@ -237,3 +237,39 @@ def test_live_cases_follow_the_strategy_preset(enterprise_dir: Path, tmp_path: P
             assert (
                 set(ingestor._dirty) >= expected | balanced
             )  # all touched: judged off the answer path
+
+
+def test_rows_whose_scoring_failed_are_scored_with_the_next_batch(
+    running: Running, case_issue: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Stored but not scored (the scorer failed) is answered as such, and caught up later."""
+    ingestor = running.app.state.services.ingestor
+    scorer = ingestor.scorer
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("scoring blew up (test)")
+
+    def record(i: int) -> dict[str, Any]:
+        return {
+            "id": f"late-scored-{i}",
+            "customer_id": case_issue["customers"][3 + i],
+            "timestamp": "2026-04-29T12:00:00Z",
+            "channel": "chat",
+            "text": case_issue["text"],
+        }
+
+    monkeypatch.setattr(scorer, "score", broken)
+    first = _post(running, [record(0)])
+    assert first["inserted"] == 1 and first["scored"] == 0  # durable, not yet visible
+    hidden = running.client.get(
+        "/api/v1/interactions/late-scored-0", headers=running.headers("analyst")
+    )
+    assert hidden.status_code == 404
+    monkeypatch.undo()
+    second = _post(running, [record(1)])
+    assert second["inserted"] == 1 and second["scored"] == 1
+    for i in (0, 1):  # the first row caught up with the second batch
+        found = running.client.get(
+            f"/api/v1/interactions/late-scored-{i}", headers=running.headers("analyst")
+        )
+        assert found.status_code == 200, found.text

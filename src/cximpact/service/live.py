@@ -181,6 +181,8 @@ class Ingestor:
         self.store = AnalyticsStore(settings.db)
         self.view = LiveView.empty()
         self.scorer: LiveScorer | None = None
+        #: Stored rows whose scoring failed: scored with the next batch (or the next refit).
+        self._unscored: list[pd.DataFrame] = []
         self._jobs: queue.Queue[_Job | None] = queue.Queue()
         self._stored: queue.Queue[_Stored | _Install | None] = queue.Queue()
         self._writer = threading.Thread(
@@ -410,19 +412,22 @@ class Ingestor:
         if isinstance(item, _Install):
             self.scorer = item.scorer
             self.view = item.scorer.first_view(self.view.version + 1)
+            self._unscored = []  # the refit read everything stored
             if self.audit is not None:
                 self.audit([(item.job.actor, "refit", "analysis", 0, item.summary)])
             item.job.future.set_result(item.summary)
             return
-        scored = self._scored(item.rounds)
+        scored = self._score_or_defer(item.rounds)
         failed = [r for r in item.rounds if r.failure() is not None]  # waits for the writes
         if failed:  # never show what was not stored: rescore without the failed rounds
             for round_ in failed:
                 for job, _ in round_.done:
                     job.future.set_exception(round_.failure() or StoreError("write failed"))
             kept = [r for r in item.rounds if r not in failed]
+            lost = {id(r.changed) for r in failed}  # never deferred: they were not stored
+            self._unscored = [f for f in self._unscored if id(f) not in lost]
             item = _Stored(kept)
-            scored = self._scored(kept)
+            scored = self._score_or_defer(kept)
         if scored is not None:
             self.view = scored
             self._mark_cases(scored)
@@ -440,15 +445,28 @@ class Ingestor:
             count = report.inserted + report.updated if live else 0
             job.future.set_result(IngestOutcome(report, count, self.view.version))
 
-    def _scored(self, rounds_: list[_Round]) -> LiveView | None:
-        """The next view with the rounds' new or changed interactions; None if none."""
-        live = [r for r in rounds_ if r.changed is not None]
-        if not live or self.scorer is None:
+    def _score_or_defer(self, rounds_: list[_Round]) -> LiveView | None:
+        """:meth:`_scored`; when scoring fails, the rows (stored by then, or failed and
+        answered as such) wait for the next batch instead of being lost to the view."""
+        try:
+            scored = self._scored(rounds_)
+        except Exception:
+            log.exception("scoring failed; the stored rows are scored with the next batch")
+            self._unscored += [r.changed for r in rounds_ if r.changed is not None]
             return None
-        new = pd.concat([r.changed for r in live], ignore_index=True)
+        self._unscored = []
+        return scored
+
+    def _scored(self, rounds_: list[_Round]) -> LiveView | None:
+        """The next view with the rounds' new or changed interactions (and those whose
+        scoring failed before); None if none."""
+        live = [r for r in rounds_ if r.changed is not None]
+        if not (live or self._unscored) or self.scorer is None:
+            return None
+        new = pd.concat([*self._unscored, *(r.changed for r in live)], ignore_index=True)
         signals = [r.signals.result() for r in live if r.signals is not None]
         last = ~new["id"].duplicated(keep="last").to_numpy()  # a later round's row wins
-        if len(signals) < len(live):
+        if len(signals) < len(live) or self._unscored:
             return self.scorer.score(self.view, new.loc[last])
         fresh = pd.concat(signals, ignore_index=True).loc[last].reset_index(drop=True)
         return self.scorer.score(self.view, new.loc[last], fresh)
