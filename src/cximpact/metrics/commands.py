@@ -6,7 +6,6 @@ Thin edges: read the stored tables, call :mod:`cximpact.metrics.presets` or
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -18,6 +17,7 @@ from rich.table import Table
 from cximpact._cli import DbOption, JsonOption, print_json
 from cximpact.errors import NotFoundError
 from cximpact.metrics import invest as calc
+from cximpact.metrics._stored import measure_initiative, rank_with, read_analysis
 from cximpact.metrics.presets import (
     FEATURES,
     StrategyPreset,
@@ -25,7 +25,6 @@ from cximpact.metrics.presets import (
     compare_rankings,
     load_presets,
     preset_from_settings,
-    prioritise,
     priority_components,
 )
 from cximpact.settings import Settings, load_settings
@@ -38,48 +37,6 @@ presets_app = typer.Typer(
 )
 console = Console()
 PresetArgument = Annotated[str, typer.Argument(help="Preset name (see `cximpact presets list`).")]
-
-
-@dataclass(frozen=True)
-class StoredAnalysis:
-    """The stored tables a ranking or an investment reads."""
-
-    issues: pd.DataFrame
-    customers: pd.DataFrame
-    signals: pd.DataFrame
-    profiles: pd.DataFrame
-    as_of: pd.Timestamp
-    window_days: int
-
-
-def read_analysis(settings: Settings) -> StoredAnalysis:
-    """Read the tables of the last ``cximpact run`` from the analytics store.
-
-    Raises
-    ------
-    NotFoundError
-        The store or one of its tables does not exist yet.
-    """
-    from cximpact.store.analytics import AnalyticsStore
-
-    with AnalyticsStore(settings.db, read_only=True) as store:
-        issues = store.read("issue_exposure")
-        customers = store.read("customer_exposure")
-        signals = store.read("signals")
-        profiles = store.read("customers")
-        values = store.read("customer_values")[["customer_id", "value"]]
-    profiles = profiles.merge(values, left_on="id", right_on="customer_id", how="left")
-    stamps = pd.to_datetime(signals["timestamp"])
-    as_of = stamps.max().ceil("D") if len(stamps) else pd.Timestamp.now().ceil("D")
-    window = max(int((as_of - stamps.min()).days), 1) if len(stamps) else 1
-    return StoredAnalysis(issues, customers, signals, profiles, as_of, window)
-
-
-def rank_with(data: StoredAnalysis, preset: StrategyPreset) -> pd.DataFrame:
-    """The stored issues ranked by ``preset``."""
-    return prioritise(
-        data.issues, data.customers, data.signals, preset, profiles=data.profiles, as_of=data.as_of
-    )
 
 
 def prioritised_records(ranked: pd.DataFrame) -> list[dict[str, Any]]:
@@ -220,35 +177,6 @@ def compare_presets(
     console.print(out)
 
 
-def _measure(
-    initiative: calc.Initiative, settings: Settings
-) -> tuple[dict[str, calc.Measured], dict[str, Any]]:
-    """Baseline measured from the store, and the facts the attribution plan needs."""
-    data = read_analysis(settings)
-    start = pd.to_datetime(data.profiles["start_date"], errors="coerce")
-    new = data.profiles.loc[((data.as_of - start).dt.days < 365).to_numpy(), "id"].astype(str)
-    measured = calc.measure_baseline(
-        initiative,
-        data.signals,
-        data.customers,
-        data.issues,
-        window_days=data.window_days,
-        horizon_days=settings.horizon_days,
-        new_customers=pd.Index(new),
-    )
-    rows = data.customers[data.customers["issue"].astype(str).isin(initiative.addresses)]
-    targeted = data.signals[data.signals["root_cause"].astype(str).isin(initiative.addresses)]
-    span = pd.to_datetime(targeted["timestamp"])
-    facts = {
-        "churn_rate": float(rows["churn_probability"].mean())
-        if len(rows)
-        else settings.prior_churn_rate,
-        "segments": sorted(str(s) for s in rows["segment"].dropna().unique()),
-        "history_days": int((span.max() - span.min()).days) if len(span) else 0,
-    }
-    return measured, facts
-
-
 def invest_command(
     initiative: Annotated[
         str,
@@ -294,7 +222,7 @@ def invest_command(
                 f"{settings.db} does not exist; run `cximpact run --db {settings.db}` first to "
                 "measure the baseline from your data, or pass --assumptions-only"
             )
-        measured, facts = _measure(chosen, settings)
+        measured, facts = measure_initiative(chosen, settings)
     inputs = calc.build_inputs(chosen, measured, overrides)
     values = {name: i.value for name, i in inputs.items()}
     plan = calc.attribution_plan(
