@@ -148,8 +148,9 @@ def compare_presets(
     settings = load_settings(db=db)
     data = read_analysis(settings)
     a = rank_with(data, preset_from_settings(settings, first))
-    b = rank_with(data, preset_from_settings(settings, second))
-    table = compare_rankings(a, b)
+    chosen = preset_from_settings(settings, second)
+    b = rank_with(data, chosen)
+    table = compare_rankings(a, b, chosen.normalised_weights())
     records: list[dict[str, Any]] = [
         {
             "issue": str(r["issue"]),

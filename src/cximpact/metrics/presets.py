@@ -433,8 +433,14 @@ def priority_components(row: pd.Series) -> dict[str, float]:
     }
 
 
-def compare_rankings(first: pd.DataFrame, second: pd.DataFrame) -> pd.DataFrame:
+def compare_rankings(
+    first: pd.DataFrame, second: pd.DataFrame, weights: pd.Series | None = None
+) -> pd.DataFrame:
     """Both rankings side by side and what moved each issue.
+
+    ``weights`` are the second preset's :meth:`StrategyPreset.normalised_weights` (``w2``);
+    without them they are read back from the contributions, which loses the weight of a
+    feature that is zero for every issue.
 
     Returns
     -------
@@ -457,8 +463,11 @@ def compare_rankings(first: pd.DataFrame, second: pd.DataFrame) -> pd.DataFrame:
     table["moved"] = table["rank_first"] - table["rank_second"]
     columns = [c for c in b.columns if str(c).startswith("contribution_")]
     contributions = b[columns].reindex(a.index)
-    weights = contributions.sum(axis=0) / max(float(contributions.sum().sum()), 1e-12)
-    excess = contributions - np.outer(table["score_first"].to_numpy(), weights.to_numpy())
+    if weights is None:
+        w2 = contributions.sum(axis=0) / max(float(contributions.sum().sum()), 1e-12)
+    else:
+        w2 = weights.reindex([c.removeprefix("contribution_") for c in columns]).fillna(0.0)
+    excess = contributions - np.outer(table["score_first"].to_numpy(), w2.to_numpy())
     up = excess.idxmax(axis=1).astype(str).str.removeprefix("contribution_")
     down = excess.idxmin(axis=1).astype(str).str.removeprefix("contribution_")
     moved = table["moved"].to_numpy()
