@@ -47,6 +47,7 @@ __all__ = [
     "Analysis",
     "analyse",
     "find_exports",
+    "finish_run",
     "ingest_directory",
     "material_issues_of",
     "open_cases",
@@ -473,6 +474,18 @@ def run(
     with AnalyticsStore(settings.db) as store:
         reports = ingest_directory(store, data_dir, settings, step) if data_dir is not None else []
         analysis = analyse(store, settings, step=step)
+    return finish_run(settings, reports, analysis, step=step, today=today)
+
+
+def finish_run(
+    settings: Settings,
+    reports: list[IngestReport],
+    analysis: Analysis,
+    *,
+    step: Step = _quiet,
+    today: date | None = None,
+) -> FlowResult:
+    """What every engine does after the analysis: open or refresh cases, plan actions."""
     step("cases")
     with StateStore(settings.state_url()) as state:
         state.upgrade()

@@ -25,7 +25,6 @@ What runs where (docs/spark.md explains each choice):
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import sys
@@ -51,19 +50,24 @@ from cximpact.flow import (
     Step,
     _quiet,
     find_exports,
-    open_cases,
+    finish_run,
     score_customers,
     topic_model,
 )
 from cximpact.ingest.contracts import Contract, FieldType, get_contract
-from cximpact.ingest.pipeline import IngestReport, _redact_fields, ingest_file, pseudonymise
+from cximpact.ingest.pipeline import (
+    IngestReport,
+    _redact_fields,
+    file_sha256,
+    ingest_file,
+    pseudonymise,
+)
 from cximpact.ingest.redact import redact_series
 from cximpact.ingest.validate import check_columns, validate_rows
 from cximpact.settings import Settings
 from cximpact.signals.compute import _keyword_model, _mtime, compute_signals
 from cximpact.signals.selftrain import SelfTrainedTopics
 from cximpact.store.analytics import AnalyticsStore
-from cximpact.store.state import StateStore
 
 __all__ = ["SIGNAL_READBACK", "run_spark", "signals_on_spark", "spark_session"]
 
@@ -171,15 +175,7 @@ def run_spark(
     finally:
         if spark is None:
             session.stop()
-    step("cases")
-    with StateStore(settings.state_url()) as state:
-        state.upgrade()
-        cases = open_cases(state, analysis, settings, today=today)
-    if settings.actions_plan_on_run:
-        from cximpact.actions.service import plan_on_run
-
-        plan_on_run(settings, analysis.exposure.customers, step=step)
-    return FlowResult(reports, analysis, cases)
+    return finish_run(settings, reports, analysis, step=step, today=today)
 
 
 def signals_on_spark(
@@ -387,7 +383,7 @@ def _store_quarantine(store: AnalyticsStore, checked: DataFrame, path: Path) -> 
     )
     empty = pd.DataFrame({name: pd.Series(dtype=object) for name in contract.names})
     store.write_batch(
-        "interactions", empty, quarantined, source=str(path), file_sha256=_sha256(path)
+        "interactions", empty, quarantined, source=str(path), file_sha256=file_sha256(path)
     )
     good = counts["_rule"].isna()
     accepted = int(counts.loc[good, "count"].sum())
@@ -409,14 +405,6 @@ def _store_signals(store: AnalyticsStore, signals: DataFrame, path: Path) -> pd.
     _write_parquet(signals.select(*columns), path)
     store.replace_table_from_parquet("signals", path, columns)
     return _customer_summaries(signals)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _write_parquet(frame: DataFrame, path: Path) -> None:

@@ -18,7 +18,7 @@ from cximpact.ingest.validate import check_columns, validate_rows
 from cximpact.settings import Settings
 from cximpact.store.analytics import AnalyticsStore
 
-__all__ = ["IngestReport", "ingest_file", "ingest_frame", "pseudonymise"]
+__all__ = ["IngestReport", "file_sha256", "ingest_file", "ingest_frame", "pseudonymise"]
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,8 @@ class IngestReport:
         return asdict(self)
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file, read in 1 MiB blocks (recorded with what was ingested from it)."""
     digest = hashlib.sha256()
     with path.open("rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
@@ -92,7 +93,9 @@ def ingest_file(
     if column_map is not None:
         frame = apply_mapping(frame, column_map)
     check_columns(frame, contract, str(path))
-    return ingest_frame(store, kind, frame, settings, source=str(path), file_sha256=_sha256(path))
+    return ingest_frame(
+        store, kind, frame, settings, source=str(path), file_sha256=file_sha256(path)
+    )
 
 
 def pseudonymise(values: pd.Series, region: str) -> pd.Series:
