@@ -342,3 +342,28 @@ def test_malformed_preset_files_are_clear_errors(tmp_path: Path, content: str, m
 def test_a_missing_presets_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"strategy presets file .*missing\.yaml"):
         load_presets(tmp_path / "missing.yaml")
+
+
+def test_compare_names_the_driver_with_the_presets_own_weights() -> None:
+    """A feature that is zero for every issue keeps its weight: here it explains B's fall."""
+    from cximpact.metrics.presets import compare_rankings
+
+    first = pd.DataFrame(
+        {"issue": ["B", "A"], "priority_rank": [1, 2], "priority_score": [0.8, 0.2]}
+    )
+    second = pd.DataFrame(
+        {
+            "issue": ["A", "B"],
+            "priority_rank": [1, 2],
+            "priority_score": [0.5, 0.4],
+            "contribution_x": [0.3, 0.3],
+            "contribution_y": [0.2, 0.1],
+            "contribution_z": [0.0, 0.0],
+        }
+    )
+    weights = pd.Series({"x": 0.5, "y": 0.25, "z": 0.25})
+    with_weights = compare_rankings(first, second, weights).set_index("issue")["driver"]
+    read_back = compare_rankings(first, second).set_index("issue")["driver"]
+    assert with_weights["B"] == "z"  # B had 0.8 of the first score and nothing on z
+    assert read_back["B"] == "x"  # z's weight is lost when read back from contributions
+    assert with_weights["A"] == "x"
