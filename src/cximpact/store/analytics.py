@@ -50,6 +50,12 @@ def _ddl(contract: Contract) -> str:
     )
 
 
+def _parquet_files(directory: Path) -> str:
+    """``read_parquet(...)`` over every Parquet file in ``directory``, quoted for SQL."""
+    files = str(Path(directory) / "*.parquet").replace("'", "''")
+    return f"read_parquet('{files}')"
+
+
 class AnalyticsStore(Closing):
     """DuckDB file with one table per contract kind, ``quarantine`` and derived tables.
 
@@ -202,11 +208,10 @@ class AnalyticsStore(Closing):
 
         DuckDB reads them itself, so the rows never pass through pandas on the driver.
         """
-        files = str(Path(directory) / "*.parquet").replace("'", "''")
         cols = ", ".join(f'"{c}"' for c in columns)
         try:
             self._run(
-                f"CREATE OR REPLACE TABLE {table} AS SELECT {cols} FROM read_parquet('{files}')"
+                f"CREATE OR REPLACE TABLE {table} AS SELECT {cols} FROM {_parquet_files(directory)}"
             )
         except duckdb.Error as exc:
             raise StoreError(
@@ -221,29 +226,28 @@ class AnalyticsStore(Closing):
         :meth:`write_batch`); DuckDB reads the files itself, in one transaction.
         """
         contract = CONTRACTS[kind]
-        files = str(Path(directory) / "*.parquet").replace("'", "''")
-        names = contract.names
-        present = set(
-            self.con.execute(f"DESCRIBE SELECT * FROM read_parquet('{files}')").df()["column_name"]
-        )
-        cols = [c for c in names if c in present]
-        quoted = ", ".join(f'"{c}"' for c in cols)
+        files = _parquet_files(directory)
         key = f'"{contract.key}"'
+        literal = source.replace("'", "''")
+        fix = "check that the directory holds the Parquet files the Spark engine wrote"
         try:
-            self._run("BEGIN TRANSACTION")
-            self._run(
-                f"DELETE FROM {kind} WHERE {key} IN (SELECT {key} FROM read_parquet('{files}'))"
-            )
-            self._run(
-                f"INSERT INTO {kind} ({quoted}, _source, _ingested_at) SELECT {quoted}, "
-                f"'{source.replace(chr(39), chr(39) * 2)}', now() FROM read_parquet('{files}')"
-            )
-            self._run("COMMIT")
+            present = set(self.con.execute(f"DESCRIBE SELECT * FROM {files}").df()["column_name"])
         except duckdb.Error as exc:
-            self._run("ROLLBACK")
+            raise StoreError(f"reading Parquet files in {directory} failed: {exc}; {fix}") from exc
+        cols = ", ".join(f'"{c}"' for c in contract.names if c in present)
+        try:
+            self.con.begin()
+            self._run(f"DELETE FROM {kind} WHERE {key} IN (SELECT {key} FROM {files})")
+            self._run(
+                f"INSERT INTO {kind} ({cols}, _source, _ingested_at) "
+                f"SELECT {cols}, '{literal}', now() FROM {files}"
+            )
+            self.con.commit()
+        except duckdb.Error as exc:
+            self.con.rollback()
             raise StoreError(
-                f"storing {kind} from {directory} into {self.path} failed: {exc}; check that "
-                "the directory holds the Parquet files the Spark engine wrote"
+                f"storing {kind} from {directory} into {self.path} failed, nothing was written: "
+                f"{exc}; {fix}"
             ) from exc
 
     def read_columns(self, table: str, columns: list[str]) -> pd.DataFrame:
