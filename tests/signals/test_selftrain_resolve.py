@@ -106,3 +106,11 @@ def test_topic_texts_blank_the_reaction_not_the_problem() -> None:
     assert "parcel never arrived" in text.iat[0]
     assert "verizon" not in text.iat[0]
     assert "switching" not in text.iat[0]
+
+
+def test_transform_gives_the_same_topic_texts_without_normalising_twice() -> None:
+    rules = KeywordSignals().fit()
+    texts = pd.Series(["My parcel never arrived. I'm switching to Verizon!", "Cancel it, now."])
+    column = rules.transform(texts, topic_texts=True)["topic_text"]
+    assert column.tolist() == rules.topic_texts(texts).tolist()
+    assert "topic_text" not in rules.transform(texts).columns

@@ -66,16 +66,17 @@ def compute_signals(
     """
     model = _keyword_model(taxonomy_file, _mtime(taxonomy_file))
     texts = interactions["text"].fillna("").astype(str)
-    detected = model.transform(texts.reset_index(drop=True), ties=True)
+    self_training = topic_model is None and self_train is not False
+    detected = model.transform(texts.reset_index(drop=True), ties=True, topic_texts=self_training)
     if topic_model is not None:
         plain = texts.reset_index(drop=True)
         detected["root_cause"] = pd.array(topic_model.predict(plain), dtype="str")
         detected["root_cause_confidence"] = np.asarray(topic_model.confidence(plain), dtype=float)
         same = detected["secondary_root_cause"] == detected["root_cause"]
         detected.loc[same, "secondary_root_cause"] = ""
-    elif self_train is not False:
+    elif self_training:
         rules = (
-            model.topic_texts(texts.reset_index(drop=True)),
+            detected["topic_text"],
             detected["root_cause"],
             detected["secondary_root_cause"],
             detected["root_cause_tied"],
@@ -99,7 +100,8 @@ def compute_signals(
             .to_numpy(),
         }
     )
-    frame = frame.join(detected.drop(columns="root_cause_tied").reset_index(drop=True))
+    helpers = ["root_cause_tied", *(["topic_text"] if self_training else [])]
+    frame = frame.join(detected.drop(columns=helpers).reset_index(drop=True))
     frame["repeat_contact"] = mark_repeat_contacts(
         frame[["customer_id", "timestamp", "root_cause"]], repeat_contact_days
     ).to_numpy()

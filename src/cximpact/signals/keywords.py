@@ -630,7 +630,9 @@ class KeywordSignals:
 
     # -- transforming --------------------------------------------------------------------
 
-    def transform(self, texts: pd.Series, *, ties: bool = False) -> pd.DataFrame:
+    def transform(
+        self, texts: pd.Series, *, ties: bool = False, topic_texts: bool = False
+    ) -> pd.DataFrame:
         """Signals for each text.
 
         Parameters
@@ -640,6 +642,9 @@ class KeywordSignals:
         ties : bool, optional
             Add ``root_cause_tied`` (bool): the two best topics had as many keyword hits, so
             list order chose the root cause (a learned classifier should pick between them).
+        topic_texts : bool, optional
+            Add ``topic_text``: :meth:`topic_texts` of each text, from the normalised text
+            this call makes anyway.
 
         Returns
         -------
@@ -693,6 +698,8 @@ class KeywordSignals:
         }
         if ties:
             columns["root_cause_tied"] = tied
+        if topic_texts:
+            columns["topic_text"] = self._without_reactions(lower).array
         return pd.DataFrame(columns, index=texts.index)
 
     def topic_texts(self, texts: pd.Series) -> pd.Series:
@@ -717,7 +724,10 @@ class KeywordSignals:
         """
         if not hasattr(self, "topic_patterns_"):
             raise NotFittedError("KeywordSignals is not fitted; call fit() before topic_texts()")
-        _, lower = _normalise(texts)
+        return self._without_reactions(_normalise(texts)[1])
+
+    def _without_reactions(self, lower: pd.Series) -> pd.Series:
+        """Normalised lower-case texts with churn, escalation and competitor phrases blanked."""
         for pattern in (
             self.churn_pattern_,
             self.escalation_pattern_,

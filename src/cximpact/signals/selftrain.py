@@ -170,9 +170,10 @@ class SelfTrainedTopics:
         p_first, p_second = _class_proba(
             self.classifier_.classes_, proba, labels[rows], second[rows]
         )
-        swap = tied.to_numpy(dtype=bool)[rows] & (p_second > p_first) & (p_first >= 0)
+        is_tie = tied.to_numpy(dtype=bool)[rows]
+        swap = is_tie & (p_second > p_first) & (p_first >= 0)
         labels[rows[swap]], second[rows[swap]] = second[rows[swap]], labels[rows[swap]]
-        broken = tied.to_numpy(dtype=bool)[rows] & (p_first >= 0) & (p_second >= 0)
+        broken = is_tie & (p_first >= 0) & (p_second >= 0)
         chosen = np.maximum(p_first, p_second)
         confidence.iloc[rows[broken]] = (0.5 * chosen / np.maximum(p_first + p_second, 1e-12))[
             broken
