@@ -320,13 +320,17 @@ def _material_under_preset(
     issues: pd.DataFrame, settings: Settings, analysis: Analysis
 ) -> pd.DataFrame:
     """Material issues under the strategy preset (its thresholds; share of its priority)."""
-    from cximpact.metrics.presets import material_under_preset, preset_from_settings, prioritise
+    from cximpact.metrics.presets import (
+        customer_profiles,
+        material_under_preset,
+        preset_from_settings,
+        prioritise,
+    )
 
     preset = preset_from_settings(settings)
     profiles = analysis.customers
     if profiles is not None:
-        values = analysis.values[["customer_id", "value"]]
-        profiles = profiles.merge(values, left_on="id", right_on="customer_id", how="left")
+        profiles = customer_profiles(profiles, analysis.values)
     ranked = prioritise(
         issues,
         analysis.exposure.customers,

@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 
 from cximpact.metrics import invest as calc
-from cximpact.metrics.presets import StrategyPreset, prioritise
+from cximpact.metrics.presets import StrategyPreset, customer_profiles, prioritise
 from cximpact.settings import Settings
 
 __all__ = ["StoredAnalysis", "measure_initiative", "rank_with", "read_analysis"]
@@ -47,9 +47,7 @@ def read_analysis(settings: Settings) -> StoredAnalysis:
         issues = store.read("issue_exposure")
         customers = store.read("customer_exposure")
         signals = store.read("signals")
-        profiles = store.read("customers")
-        values = store.read("customer_values")[["customer_id", "value"]]
-    profiles = profiles.merge(values, left_on="id", right_on="customer_id", how="left")
+        profiles = customer_profiles(store.read("customers"), store.read("customer_values"))
     stamps = pd.to_datetime(signals["timestamp"])
     as_of = stamps.max().ceil("D") if len(stamps) else pd.Timestamp.now().ceil("D")
     window = max(int((as_of - stamps.min()).days), 1) if len(stamps) else 1

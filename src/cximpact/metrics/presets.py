@@ -37,6 +37,7 @@ __all__ = [
     "StrategyPreset",
     "case_thresholds",
     "compare_rankings",
+    "customer_profiles",
     "issue_features",
     "load_presets",
     "material_under_preset",
@@ -245,6 +246,14 @@ def preset_from_settings(settings: Settings, name: str | None = None) -> Strateg
             "pass one of them, or define it in the file named by CXIMPACT_STRATEGY_PRESETS_FILE"
         )
     return presets[chosen]
+
+
+def customer_profiles(customers: pd.DataFrame, values: pd.DataFrame) -> pd.DataFrame:
+    """The customers export with each customer's lifetime ``value``: :func:`prioritise`'s
+    ``profiles``."""
+    return customers.merge(
+        values[["customer_id", "value"]], left_on="id", right_on="customer_id", how="left"
+    )
 
 
 def _ids(profiles: pd.DataFrame) -> pd.Series:
