@@ -15,7 +15,6 @@ from dataclasses import replace
 from datetime import date
 from typing import Any
 
-from cximpact.cases.lifecycle import material_issues
 from cximpact.exposure.issues import ExposureResult
 from cximpact.flow import case_fields, material_issues_of
 from cximpact.service.scoring import LiveScorer, LiveView
@@ -66,21 +65,12 @@ class CaseRefresher:
         Under a strategy preset every touched issue is marked: its materiality needs the
         preset's priority over all issues, which the case thread works out off the answer path.
         """
-        if self.settings.strategy_preset != "balanced":
-            with self._dirty_lock:
-                self._dirty |= {str(i) for i in after.touched}
-            return
-        issues = after.issues[after.issues["issue"].isin(after.touched)]
-        material = issues[
-            material_issues(
-                issues,
-                amount=self.settings.case_threshold_amount,
-                share=self.settings.case_threshold_share,
-                mode=self.settings.case_threshold_mode,
-            )
-        ]
+        marked = set(after.touched)
+        if self.settings.strategy_preset == "balanced":
+            issues = after.issues[after.issues["issue"].isin(after.touched)]
+            marked = set(material_issues_of(issues, self.settings)["issue"])
         with self._dirty_lock:
-            self._dirty |= {str(i) for i in material["issue"]}
+            self._dirty |= {str(i) for i in marked}
 
     def _flush_cases(self) -> None:
         """Open a case for a material issue without one at once; refresh an open case when its
