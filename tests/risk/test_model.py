@@ -50,11 +50,11 @@ def test_priors_without_outcomes_are_marked_and_follow_one_in_five_rule() -> Non
 
 def test_not_fitted_and_fit_returns_self() -> None:
     X, y = _data(200)
-    model = ChurnRiskModel()
+    model = ChurnRiskModel(C=2.0)
     with pytest.raises(NotFittedError):
         model.predict_proba(X)
     assert model.fit(X, y) is model
-    assert model.C == 1.0  # parameters stored as given
+    assert model.C == 2.0  # parameters stored as given
 
 
 def test_customer_features_shape() -> None:

@@ -66,7 +66,7 @@ from cximpact.ingest.redact import redact_series
 from cximpact.ingest.validate import check_columns, validate_rows
 from cximpact.settings import Settings
 from cximpact.signals.compute import _keyword_model, _mtime, compute_signals
-from cximpact.signals.selftrain import SelfTrainedTopics
+from cximpact.signals.selftrain import SelfTrainedTopics, Threads
 from cximpact.store.analytics import AnalyticsStore
 
 __all__ = ["SIGNAL_READBACK", "run_spark", "signals_on_spark", "spark_session"]
@@ -454,7 +454,7 @@ def _schema_of(frame: pd.DataFrame) -> T.StructType:
 def _keyword_labels(
     batches: Iterator[pd.DataFrame], *, taxonomy_file: Path | None
 ) -> Iterator[pd.DataFrame]:
-    """What the self-trained classifier learns from: keyword topics, ties and topic texts."""
+    """What the self-trained classifier learns from: keyword topics, topic texts, threads."""
     rules = _keyword_model(taxonomy_file, _mtime(taxonomy_file))
     for frame in batches:
         texts = frame["text"].fillna("").astype(str).reset_index(drop=True)
@@ -463,6 +463,8 @@ def _keyword_labels(
             pd.DataFrame(
                 {
                     _ROW: frame[_ROW].to_numpy(dtype="int64"),
+                    "customer_id": frame["customer_id"].to_numpy(dtype=object),
+                    "timestamp": frame["timestamp"].to_numpy(dtype=object),
                     _TOPIC_TEXT: np.asarray(rules.topic_texts(texts), dtype=object),
                     "root_cause": detected["root_cause"].to_numpy(dtype=object),
                     "secondary_root_cause": detected["secondary_root_cause"].to_numpy(dtype=object),
@@ -486,18 +488,33 @@ def _fit_self_training(accepted: DataFrame, settings: Settings, rows: int) -> Se
     schema = T.StructType(
         [
             T.StructField(_ROW, T.LongType()),
+            T.StructField("customer_id", T.StringType()),
+            T.StructField("timestamp", T.StringType()),
             T.StructField(_TOPIC_TEXT, T.StringType()),
             T.StructField("root_cause", T.StringType()),
             T.StructField("secondary_root_cause", T.StringType()),
         ]
     )
-    sample = _sample(accepted, settings.spark_selftrain_sample, rows).select(_ROW, "text")
+    # sampled by customer, so that each sampled customer's thread of contacts stays whole
+    sample = _sample(accepted, settings.spark_selftrain_sample, rows, key="customer_id").select(
+        _ROW,
+        F.col("customer_id").cast("string").alias("customer_id"),
+        F.col("timestamp").cast("string").alias("timestamp"),
+        "text",
+    )
     frame = sample.mapInPandas(labels, schema=schema).toPandas()
     frame = frame.sort_values(_ROW, kind="stable").reset_index(drop=True)
+    frame["secondary_root_cause"] = frame["secondary_root_cause"].fillna("")
+    threads = Threads(
+        frame["customer_id"].to_numpy(dtype=object),
+        pd.to_datetime(frame["timestamp"], format="mixed").to_numpy(),
+        settings.repeat_contact_days,
+    )
     return SelfTrainedTopics().fit(
         frame[_TOPIC_TEXT].fillna(""),
         frame["root_cause"],
-        frame["secondary_root_cause"].fillna(""),
+        frame["secondary_root_cause"],
+        threads,
     )
 
 
@@ -550,11 +567,14 @@ def _signals(spark: SparkSession, accepted: DataFrame, settings: Settings, rows:
     return signals
 
 
-def _sample(frame: DataFrame, cap: int, rows: int) -> DataFrame:
-    """All rows up to ``cap``; above it about ``cap`` rows chosen by a hash of the id."""
+def _sample(frame: DataFrame, cap: int, rows: int, key: str | None = None) -> DataFrame:
+    """All rows up to ``cap``; above it about ``cap`` rows chosen by a hash of ``key``.
+
+    ``key`` defaults to the interaction id.
+    """
     if rows <= cap:
         return frame
-    key = "interaction_id" if "interaction_id" in frame.columns else "id"
+    key = key or ("interaction_id" if "interaction_id" in frame.columns else "id")
     keep = int(cap / rows * 1_000_000)
     return frame.filter(F.pmod(F.xxhash64(F.col(key)), F.lit(1_000_000)) < keep)
 

@@ -123,7 +123,12 @@ class ChurnRiskModel(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
     Parameters
     ----------
     C
-        Inverse L2 regularisation strength of the logistic regressions.
+        Inverse L2 regularisation strength of the logistic regressions. Weak by default: an
+        L2 penalty pulls small issues' effects towards zero in proportion to how few
+        customers carry them (with 100 customers and 10% churn, C=1 took ~10% off the effect),
+        and :attr:`shrink` already does that job in proportion to the measured noise. On
+        simulator seeds 0-6 (20k customers, true root causes) the mean error of harmful issues'
+        exposure was -5.1% with C=1 and -1.7% with C=100.
     prior_churn_rate
         Baseline probability used when ``fit`` receives no outcomes.
     shrink
@@ -133,7 +138,9 @@ class ChurnRiskModel(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         barely changed (a 3-standard-error effect keeps 89% of its size).
     """
 
-    def __init__(self, C: float = 1.0, prior_churn_rate: float = 0.1, shrink: bool = True) -> None:
+    def __init__(
+        self, C: float = 100.0, prior_churn_rate: float = 0.1, shrink: bool = True
+    ) -> None:
         self.C = C
         self.prior_churn_rate = prior_churn_rate
         self.shrink = shrink

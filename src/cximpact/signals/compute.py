@@ -11,7 +11,7 @@ import pandas as pd
 
 from cximpact.signals.keywords import KeywordSignals, load_taxonomy
 from cximpact.signals.repeat import mark_repeat_contacts
-from cximpact.signals.selftrain import SelfTrainedTopics
+from cximpact.signals.selftrain import SelfTrainedTopics, Threads
 
 if TYPE_CHECKING:
     from cximpact.signals.topics import TopicClassifier
@@ -84,7 +84,12 @@ def compute_signals(
         if isinstance(self_train, SelfTrainedTopics):  # fitted elsewhere: the Spark engine
             topics, learned, secondary = self_train.resolve(*rules)
         else:
-            topics, learned, secondary = SelfTrainedTopics().fit_resolve(*rules)
+            threads = Threads(
+                interactions["customer_id"].to_numpy(),
+                pd.to_datetime(interactions["timestamp"]).to_numpy(),
+                repeat_contact_days,
+            )
+            topics, learned, secondary = SelfTrainedTopics().fit_resolve(*rules, threads)
         detected["root_cause"] = topics
         detected["root_cause_confidence"] = learned.fillna(detected["root_cause_confidence"])
         detected["secondary_root_cause"] = pd.array(secondary.to_numpy(dtype=object), dtype="str")

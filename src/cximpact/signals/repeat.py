@@ -8,7 +8,7 @@ import pandas as pd
 from cximpact.errors import ConfigError, ContractError
 from cximpact.signals.keywords import OTHER
 
-__all__ = ["REPEAT_COLUMNS", "mark_repeat_contacts"]
+__all__ = ["REPEAT_COLUMNS", "mark_repeat_contacts", "thread_topics"]
 
 REPEAT_COLUMNS: tuple[str, ...] = ("customer_id", "timestamp", "root_cause")
 """Columns :func:`mark_repeat_contacts` needs."""
@@ -99,3 +99,76 @@ def mark_repeat_contacts(frame: pd.DataFrame, days: int) -> pd.Series:
     values = np.zeros(len(frame), dtype=bool)
     values[eligible] = is_repeat.to_numpy(dtype=bool)
     return pd.Series(values, index=frame.index, name="repeat_contact", dtype=bool)
+
+
+def thread_topics(frame: pd.DataFrame, days: int) -> pd.Series:
+    """The topic of each ``other`` contact's thread: what the same customer called about nearby.
+
+    Customers describe one problem in different words from one contact to the next ("the line
+    goes dead when it rains", then "your network is down again"). When the keyword rules read
+    one contact of a thread confidently and miss another, the missed one most likely continues
+    the same topic: Yarowsky's (1995) *one sense per discourse* constraint, with the customer's
+    contacts within ``days`` of each other as the discourse. Self-training uses these as extra,
+    noisier training labels (:meth:`cximpact.signals.selftrain.SelfTrainedTopics.fit`); they
+    are never a contact's answer by themselves.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        One row per contact with ``customer_id``, ``timestamp`` (datetime64), ``root_cause``
+        (the keyword rules' answer) and ``secondary_root_cause`` (``""`` when single-topic).
+    days : int
+        Largest gap, in days, between a missed contact and the confident one it borrows from.
+
+    Returns
+    -------
+    pandas.Series
+        Aligned with ``frame``: for rows whose root cause is ``other``, the single-topic root
+        cause of the customer's nearest confident contact before and after it within ``days``
+        (``""`` when there is none, or when the one before and the one after disagree); ``""``
+        for every other row.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> frame = pd.DataFrame({
+    ...     "customer_id": ["c1", "c1", "c2"],
+    ...     "timestamp": pd.to_datetime(["2024-01-01", "2024-01-05", "2024-01-05"]),
+    ...     "root_cause": ["network_outage", "other", "other"],
+    ...     "secondary_root_cause": ["", "", ""],
+    ... })
+    >>> thread_topics(frame, days=14).tolist()
+    ['', 'network_outage', '']
+    """
+    _check_frame(frame, days)
+    if "secondary_root_cause" not in frame.columns:
+        raise ContractError("thread_topics needs column 'secondary_root_cause'")
+    cause = frame["root_cause"].astype("str").fillna(OTHER).to_numpy(dtype=object)
+    second = frame["secondary_root_cause"].astype("str").fillna("").to_numpy(dtype=object)
+    confident = (cause != OTHER) & (cause != "") & (second == "")
+    known = frame["customer_id"].notna().to_numpy() & frame["timestamp"].notna().to_numpy()
+    out = np.full(len(frame), "", dtype=object)
+    missed = (cause == OTHER) & known
+    if not missed.any() or not (confident & known).any():
+        return pd.Series(out, index=frame.index, name="thread_topic", dtype="str")
+    rows = np.flatnonzero(known & (confident | missed))
+    stamp = _naive_utc(frame["timestamp"]).to_numpy()[rows]
+    topic = cause[rows].copy()
+    topic[~confident[rows]] = None
+    sub = pd.DataFrame(
+        {"customer": frame["customer_id"].to_numpy()[rows], "stamp": stamp, "topic": topic}
+    )
+    sub["topic_stamp"] = sub["stamp"].where(sub["topic"].notna())
+    sub = sub.sort_values(["customer", "stamp"], kind="stable")
+    grouped = sub.groupby("customer", sort=False)[["topic", "topic_stamp"]]
+    before, after = grouped.ffill(), grouped.bfill()
+    window = pd.Timedelta(days=days)
+    near_before = (sub["stamp"] - before["topic_stamp"]).le(window)
+    near_after = (after["topic_stamp"] - sub["stamp"]).le(window)
+    topic_before = before["topic"].where(near_before)
+    topic_after = after["topic"].where(near_after)
+    agree = topic_before.isna() | topic_after.isna() | topic_before.eq(topic_after)
+    chosen = topic_before.fillna(topic_after).where(agree & sub["topic"].isna())
+    picked = chosen.notna().to_numpy()
+    out[rows[sub.index.to_numpy()[picked]]] = chosen.to_numpy()[picked]
+    return pd.Series(out, index=frame.index, name="thread_topic", dtype="str")

@@ -13,6 +13,7 @@ a distributed engine can fit once on a sample and fill every partition with the 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Self
 
 import numpy as np
@@ -22,10 +23,40 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
 from cximpact.errors import ConfigError, NotFittedError
+from cximpact.signals.repeat import thread_topics
 
-__all__ = ["SelfTrainedTopics", "self_train_topics"]
+__all__ = ["SelfTrainedTopics", "Threads", "self_train_topics"]
 
 OTHER = "other"
+
+
+@dataclass(frozen=True)
+class Threads:
+    """Who sent each text and when: what :meth:`SelfTrainedTopics.fit` needs to read threads.
+
+    Parameters
+    ----------
+    customer_id, timestamp
+        Aligned with the texts (``timestamp`` datetime64).
+    days
+        Largest gap between two contacts of one thread (the repeat-contact window).
+    """
+
+    customer_id: np.ndarray
+    timestamp: np.ndarray
+    days: int
+
+    def topics_of(self, topics: np.ndarray, secondary: np.ndarray) -> np.ndarray:
+        """:func:`~cximpact.signals.repeat.thread_topics` of texts labelled ``topics``."""
+        frame = pd.DataFrame(
+            {
+                "customer_id": self.customer_id,
+                "timestamp": self.timestamp,
+                "root_cause": topics,
+                "secondary_root_cause": secondary,
+            }
+        )
+        return thread_topics(frame, self.days).to_numpy(dtype=object)
 
 
 class SelfTrainedTopics:
@@ -68,27 +99,53 @@ class SelfTrainedTopics:
         self.representation = representation
         self.secondary_threshold = secondary_threshold
 
-    def fit(self, texts: pd.Series, keyword_topics: pd.Series, secondary: pd.Series) -> Self:
-        """Learn features from all ``texts`` and the classifier from the confident labels."""
-        self._fit_features(texts, keyword_topics, secondary)
+    def fit(
+        self,
+        texts: pd.Series,
+        keyword_topics: pd.Series,
+        secondary: pd.Series,
+        threads: Threads | None = None,
+    ) -> Self:
+        """Learn features from all ``texts`` and the classifier from the confident labels.
+
+        With ``threads`` (who sent each text, and when), ``other`` texts whose customer called
+        about a confident topic within ``threads.days`` join the training set with that topic
+        (:func:`cximpact.signals.repeat.thread_topics`), so the classifier learns phrasings the
+        keywords never match. Measured on simulator seeds 0-13 (20k customers): customer-level
+        recall of harmful topics 0.90 -> 0.96 at the same precision. A second round that also
+        trained on the model's own fills over-filled true ``other`` contacts (their recall
+        0.81 -> 0.62) and was dropped.
+        """
+        self._fit_features(texts, keyword_topics, secondary, threads)
         return self
 
     def _fit_features(
-        self, texts: pd.Series, keyword_topics: pd.Series, secondary: pd.Series
+        self,
+        texts: pd.Series,
+        keyword_topics: pd.Series,
+        secondary: pd.Series,
+        threads: Threads | None = None,
     ) -> sparse.csr_matrix | None:
         """Fit; return the features of ``texts`` (None when there is nothing to learn)."""
-        labels = keyword_topics.to_numpy(dtype=object)
-        counts = pd.Series(labels).value_counts()
-        learnable = set(counts[counts >= self.min_examples].index) - {OTHER}
-        train = np.isin(labels, list(learnable)) & (secondary.to_numpy(dtype=object) == "")
+        keyword = keyword_topics.to_numpy(dtype=object)
+        single = secondary.fillna("").to_numpy(dtype=object) == ""
+        counts = pd.Series(keyword).value_counts()
+        learnable = sorted(set(counts[counts >= self.min_examples].index) - {OTHER})
         self.vectorizer_: Any = None
         self.classifier_: LogisticRegression | None = None
         if len(learnable) < 2:
             return None
         self.vectorizer_ = _vectorizer(self.representation)
         features = self.vectorizer_.fit_transform(texts.fillna("").astype(str))
+        train = np.isin(keyword, learnable) & single
+        target = keyword
+        if threads is not None:
+            borrowed = threads.topics_of(keyword, secondary.fillna("").to_numpy(dtype=object))
+            extra = (keyword == OTHER) & np.isin(borrowed, learnable)
+            target = np.where(extra, borrowed, keyword)
+            train |= extra
         self.classifier_ = LogisticRegression(C=4.0, max_iter=300).fit(
-            features[train], labels[train]
+            features[train], target[train]
         )
         return features
 
@@ -127,10 +184,15 @@ class SelfTrainedTopics:
         return pd.Series(filled, index=texts.index), confidence
 
     def fit_resolve(
-        self, texts: pd.Series, keyword_topics: pd.Series, secondary: pd.Series, tied: pd.Series
+        self,
+        texts: pd.Series,
+        keyword_topics: pd.Series,
+        secondary: pd.Series,
+        tied: pd.Series,
+        threads: Threads | None = None,
     ) -> tuple[pd.Series, pd.Series, pd.Series]:
         """:meth:`fit` on ``texts``, then :meth:`resolve` them (features computed once)."""
-        features = self._fit_features(texts, keyword_topics, secondary)
+        features = self._fit_features(texts, keyword_topics, secondary, threads)
         return self.resolve(texts, keyword_topics, secondary, tied, features=features)
 
     def resolve(
