@@ -49,8 +49,11 @@ from cximpact.errors import ConfigError, ContractError, NotFittedError
 from cximpact.signals._arrow import (
     arrow_strings,
     contains_match,
+    contains_match_few,
     count_matches,
+    first_match_few,
     replace_matches,
+    replace_matches_few,
 )
 from cximpact.signals.sentiment import LexiconSentiment
 
@@ -796,7 +799,7 @@ class KeywordSignals:
         text = lower[candidates]
         names = np.full(len(text), "", dtype=object)
         for name, pattern in self.competitor_patterns_.items():
-            mentioned = contains_match(text, pattern.pattern)
+            mentioned = contains_match_few(text, pattern)
             if not mentioned.any():
                 continue
             empty = names == ""
@@ -821,19 +824,12 @@ class KeywordSignals:
         found = np.full(len(lower), "", dtype=object)
         if not candidates.any():
             return candidates, found
-        text = lower[candidates]
-        if exclusions is not None:
-            text = replace_matches(text, exclusions.pattern, " ")
-        text = replace_matches(text, negated.pattern, " ")
-        first = _first_match(text, phrases)
+        text = lower[candidates]  # few texts: Python's re (pyarrow would compile the long
+        if exclusions is not None:  # negated pattern on every call, 1-5 ms)
+            text = replace_matches_few(text, exclusions, " ")
+        text = replace_matches_few(text, negated, " ")
+        first = first_match_few(text, phrases)
         flags = candidates.copy()
         flags[candidates] = first != ""
         found[candidates] = first
         return flags, found
-
-
-def _first_match(text: pd.Series, pattern: re.Pattern[str]) -> npt.NDArray[np.object_]:
-    """The first match of ``pattern`` in each text, "" where there is none (RE2, vectorised)."""
-    array = arrow_strings(text)
-    matched = pc.extract_regex(array, f"(?P<phrase>{pattern.pattern})").field("phrase")
-    return np.asarray(matched.fill_null("").to_numpy(zero_copy_only=False), dtype=object)
