@@ -5,7 +5,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cximpact.exposure.attribution import allocate_attributable_risk, sigmoid
+from cximpact.exposure.attribution import (
+    allocate_attributable_risk,
+    allocate_pairs,
+    over_horizon,
+    sigmoid,
+)
 
 
 def test_allocation_sums_to_attributable_risk_and_never_exceeds_total() -> None:
@@ -77,3 +82,27 @@ def test_property_allocation_never_double_counts(
     )
     assert np.all(result.allocated.sum(axis=1) <= result.p_full + 1e-9)
     assert np.all(result.allocated[contributions <= 0] == 0)
+
+
+@pytest.mark.parametrize("horizon", [1.0, 0.5, 2.5])
+def test_pair_allocation_follows_its_definition_in_probabilities(horizon: float) -> None:
+    """The allocation runs on odds; its numbers are those of the definition on probabilities."""
+    rng = np.random.default_rng(5)
+    n = 300
+    logit = np.clip(rng.normal(-1.5, 2.0, n), -8, 8)
+    row = np.sort(rng.integers(0, n, 900))
+    effect = rng.uniform(-0.5, 2.0, len(row))
+    p_full, p_base, allocated = allocate_pairs(logit, row, effect, horizon)
+    positive = np.clip(effect, 0.0, None)
+    removed = np.bincount(row, positive, minlength=n)
+    # atol: 1 - p in the definition is rounded to doubles near 1 (the odds are not)
+    definition = over_horizon(sigmoid(logit), horizon)
+    np.testing.assert_allclose(p_full, definition, rtol=1e-10, atol=1e-15)
+    definition = over_horizon(sigmoid(logit - removed), horizon)
+    np.testing.assert_allclose(p_base, definition, rtol=1e-10, atol=1e-15)
+    marginal = p_full[row] - over_horizon(sigmoid(logit[row] - positive), horizon)
+    marginal[positive <= 0] = 0.0
+    total = np.bincount(row, marginal, minlength=n)[row]
+    share = np.divide(marginal, total, out=np.zeros_like(marginal), where=total > 0)
+    np.testing.assert_allclose(allocated, share * (p_full - p_base)[row], rtol=1e-9, atol=1e-15)
+    assert np.all(allocated[effect <= 0] == 0)

@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 
 from cximpact.exposure._draws import IssueTotals
+from cximpact.exposure._join import SUMMED
 from cximpact.exposure._table import customer_issue_rows, why
 from cximpact.exposure.attribution import allocate_attributable_risk, allocate_pairs
 from cximpact.exposure.issues import (
@@ -82,11 +83,56 @@ def test_issue_flags_match_a_crosstab(categorical: bool, int_ids: bool) -> None:
     np.testing.assert_array_equal(flags.to_numpy(), expected[flags.columns].to_numpy())
 
 
-def _inputs(seed: int) -> tuple[pd.DataFrame, ChurnRiskModel, pd.DataFrame, pd.DataFrame]:
-    signals = _signals(seed)
+def test_issue_flags_with_many_topics_match_a_crosstab() -> None:
+    """More topics than fit in one 8-byte word of the flag rows."""
+    rng = np.random.default_rng(2)
+    n = 2000
+    topics = [f"t{k:02d}" for k in range(11)] + ["other", ""]
+    signals = pd.DataFrame(
+        {
+            "customer_id": rng.integers(0, 300, n),
+            "root_cause": rng.choice(topics[:-1], n),
+            "secondary_root_cause": rng.choice(topics, n),
+        }
+    )
+    flags = issue_flags(signals)
+    expected = _crosstab_flags(signals)
+    assert list(flags.columns) == sorted(expected.columns) and len(flags.columns) == 11
+    np.testing.assert_array_equal(flags.index.to_numpy(), expected.index.to_numpy())
+    np.testing.assert_array_equal(flags.to_numpy(), expected[flags.columns].to_numpy())
+
+
+def test_pairs_and_allocation_on_pairs_equal_the_dense_ones() -> None:
+    from cximpact.exposure.issues import _allocate, _pairs
+
+    rng = np.random.default_rng(9)
+    n, k = 400, 5
+    has = rng.random((n, k)) < 0.3
+    rows, cols = _pairs(has)
+    expected_rows, expected_cols = np.nonzero(has)
+    np.testing.assert_array_equal(rows, expected_rows)
+    np.testing.assert_array_equal(cols, expected_cols)
+    logit = rng.normal(-1.5, 1.0, n)
+    contributions = has * rng.uniform(-0.5, 2.0, (n, k))
+    dense = allocate_attributable_risk(logit, contributions, 0.7)
+    for extra in (False, True):  # True: a positive contribution off the pairs (dense path)
+        if extra:
+            contributions[np.flatnonzero(~has[:, 0])[0], 0] = 0.9
+            dense = allocate_attributable_risk(logit, contributions, 0.7)
+        p_full, p_base, allocated = _allocate(logit, contributions, has, rows, cols, 0.7)
+        np.testing.assert_array_equal(p_full, dense.p_full)
+        np.testing.assert_array_equal(p_base, dense.p_base)
+        np.testing.assert_array_equal(allocated, dense.allocated[rows, cols])
+
+
+def _inputs(
+    seed: int, *, int_ids: bool = False
+) -> tuple[pd.DataFrame, ChurnRiskModel, pd.DataFrame, pd.DataFrame]:
+    signals = _signals(seed, int_ids=int_ids)
     flags = issue_flags(signals)
     rng = np.random.default_rng(seed)
-    ids = pd.Index(sorted(set(signals["customer_id"]) | {"C99999"}), name="customer_id")
+    extra = 10**6 if int_ids else "C99999"  # a customer without contacts
+    ids = pd.Index(sorted(set(signals["customer_id"]) | {extra}), name="customer_id")
     features = pd.DataFrame({"tenure_years": rng.uniform(0, 8, len(ids))}, index=ids)
     features = features.join(flags.add_prefix("issue:")).fillna(0.0)
     logit = -1.5 + features.filter(like="issue:").to_numpy() @ np.linspace(0.9, 0.0, 4)
@@ -120,7 +166,9 @@ def _merged_table(
     vals = values.set_index("customer_id").reindex(X.index)
     rows, cols = np.nonzero(X[model.issue_columns_].to_numpy() > 0)
     issues = [c.removeprefix("issue:") for c in model.issue_columns_]
-    long = customer_issue_rows(X.index, issues, vals, attribution, rows, cols)
+    long = customer_issue_rows(
+        X.index, issues, vals, attribution.p_full, attribution.allocated[rows, cols], rows, cols
+    )
     long = long.merge(
         summary.rename(columns={"root_cause": "issue"}), on=["customer_id", "issue"], how="left"
     )
@@ -130,13 +178,19 @@ def _merged_table(
     return long.sort_values(["issue", "value"], ascending=[True, False])
 
 
-@pytest.mark.parametrize("case", ["full", "partial", "missing_values"])
+@pytest.mark.parametrize(
+    "case", ["full", "partial", "missing_values", "int_ids", "shuffled", "duplicated"]
+)
 def test_customer_table_equals_the_merge_it_replaces(case: str) -> None:
-    features, model, values, summary = _inputs(3)
+    features, model, values, summary = _inputs(3, int_ids=case == "int_ids")
     if case == "partial":  # pairs without a summary row get NaN, integer columns turn float
         summary = summary.sample(frac=0.6, random_state=0)
     if case == "missing_values":  # customers without a value sort last
         values = values.iloc[::2]
+    if case == "shuffled":  # the summary's rows in no particular order
+        summary = summary.sample(frac=1.0, random_state=1)
+    if case == "duplicated":  # a (customer, root cause) twice: only a merge does what it does
+        summary = pd.concat([summary, summary.iloc[[5]]], ignore_index=True)
     active = pd.Series(np.arange(len(features)) % 5 != 0, index=features.index)
     result = compute_exposure(
         features, model, values, summary, active=active, horizon_factor=0.7, interval_draws=20
@@ -146,7 +200,11 @@ def test_customer_table_equals_the_merge_it_replaces(case: str) -> None:
     totals = expected.groupby("issue")["revenue_at_risk"].sum()
     issues = result.issues.set_index("issue")
     np.testing.assert_allclose(issues["revenue_at_risk"], totals.reindex(issues.index), rtol=1e-9)
-    assert (issues["customers"] == expected.groupby("issue").size().reindex(issues.index)).all()
+    by_issue = expected.groupby("issue")
+    assert (issues["customers"] == by_issue["customer_id"].nunique().reindex(issues.index)).all()
+    for column in SUMMED:  # the ranking's totals of the summary columns
+        want = by_issue[column].mean() if column == "mean_sentiment" else by_issue[column].sum()
+        np.testing.assert_allclose(issues[column], want.reindex(issues.index), rtol=1e-12)
 
 
 def test_customer_table_is_built_once_on_first_read() -> None:
@@ -192,7 +250,8 @@ def test_why_matches_the_reason_written_row_by_row() -> None:
     assert len(set(expected)) > 20  # many distinct combinations were exercised
 
 
-def test_bootstrap_blocks_equal_the_per_draw_allocation() -> None:
+@pytest.mark.parametrize("horizon", [1.0, 1.3])
+def test_bootstrap_blocks_equal_the_per_draw_allocation(horizon: float) -> None:
     rng = np.random.default_rng(7)
     n, k = 3000, 6
     has = rng.random((n, k)) < np.linspace(0.6, 0.05, k)
@@ -206,13 +265,13 @@ def test_bootstrap_blocks_equal_the_per_draw_allocation() -> None:
         [
             np.bincount(
                 cols,
-                allocate_pairs(logit[customers], row, e[cols], 1.3)[2] * value[rows] * weight,
+                allocate_pairs(logit[customers], row, e[cols], horizon)[2] * value[rows] * weight,
                 minlength=k,
             )
             for e in effects
         ]
     )
-    got = IssueTotals(logit, value, rows, cols, weight, k, 1.3)(effects)
+    got = IssueTotals(logit, value, rows, cols, weight, k, horizon)(effects)
     np.testing.assert_allclose(got, expected, rtol=1e-12)
     assert (got[:, -1] == 0.0).all()
 
@@ -255,3 +314,32 @@ def test_customer_table_is_built_from_the_inputs_as_they_were() -> None:
     expected = _merged_table(features, model, values, summary.copy(), active)
     summary["contacts"] = -1  # the caller reuses its frame before the table is read
     pd.testing.assert_frame_equal(result.customers, expected, check_exact=False, rtol=1e-12)
+
+
+def test_gather_of_a_few_distinct_strings_equals_a_take() -> None:
+    """Long string columns of few values go through a dictionary: same values, dtype, NaN."""
+    from cximpact.exposure._codes import gather
+
+    rng = np.random.default_rng(12)
+    n = 150_000
+    words = np.array(["smb", "consumer", "premium", None], dtype=object)
+    column = pd.Series(words[rng.integers(0, 4, n)]).astype("str")
+    positions = rng.integers(-1, n, 2 * n)  # -1: a missing row
+    got = gather(column, positions)
+    expected = column.array.take(positions, allow_fill=True)
+    assert got.dtype == column.dtype
+    pd.testing.assert_extension_array_equal(got, expected)
+    many = pd.Series([f"id{i}" for i in range(n)]).astype("str")  # many values: a plain take
+    pd.testing.assert_extension_array_equal(
+        gather(many, positions), many.array.take(positions, allow_fill=True)
+    )
+
+
+def test_text_mask_equals_the_pandas_one() -> None:
+    from cximpact.exposure._table import _said
+
+    plain = pd.Series(["", "x", None, np.nan, "y", ""], dtype=object)
+    with_na = pd.Series(["", "x", None, pd.NA, "y"], dtype=object)  # pd.NA is no bool
+    for column in (plain, with_na, plain.astype("str")):
+        expected = (column.notna() & (column != "")).to_numpy(dtype=bool)
+        np.testing.assert_array_equal(_said(column), expected)

@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from numpy.typing import NDArray
 
 __all__ = [
@@ -33,11 +35,12 @@ OTHER = "other"
 _INFERRED_STRING = pd.Series(np.array(["a"], dtype=object)).dtype
 
 
-def topic_codes(column: pd.Series) -> tuple[IntArray, NDArray[np.object_]]:
+def topic_codes(column: pd.Series) -> tuple[Any, NDArray[np.object_]]:
     """Codes (``-1`` for missing) and distinct values of a topic column, without hashing
-    every row's string when the column is categorical."""
+    every row's string when the column is categorical (its codes are returned as they are
+    stored, in their small integer dtype)."""
     if isinstance(column.dtype, pd.CategoricalDtype):
-        codes = column.cat.codes.to_numpy().astype(np.intp)
+        codes = column.cat.codes.to_numpy()
         names = np.asarray(column.cat.categories.astype(object), dtype=object)
         return codes, names
     codes, uniques = pd.factorize(column)
@@ -89,20 +92,31 @@ class TopicPairs:
     primary, secondary
         Code of each row's topic into ``names``; ``len(names)`` (one past the end) where the
         row raises no issue there (missing, empty or ``other``). Small integer dtype.
-    second
-        Whether each row has a secondary topic at all (present and not empty, ``other``
-        included): its cost is then split in two.
     names
         Distinct topic names, object array.
     """
 
     def __init__(
-        self, primary: Any, secondary: Any, second: NDArray[np.bool_], names: NDArray[np.object_]
+        self,
+        primary: Any,
+        secondary: Any,
+        names: NDArray[np.object_],
+        secondary_codes: Any,
+        secondary_names: NDArray[np.object_],
     ) -> None:
         self.primary = primary
         self.secondary = secondary
-        self.second = second
         self.names = names
+        self._secondary = (secondary_codes, secondary_names)
+
+    @property
+    def second(self) -> NDArray[np.bool_]:
+        """Whether each row has a secondary topic at all (present and not empty, ``other``
+        included): its cost is then split in two. Computed when asked for."""
+        codes, names = self._secondary
+        said = np.append(np.array([n != "" for n in names], dtype=bool), False)
+        out: NDArray[np.bool_] = said[codes]
+        return out
 
 
 def topic_pairs(signals: pd.DataFrame) -> TopicPairs:
@@ -120,8 +134,7 @@ def topic_pairs(signals: pd.DataFrame) -> TopicPairs:
         union = np.append(lookup.get_indexer(local), -1)
         return np.where(valid[union], union, none).astype(dtype)
 
-    second = np.append(np.array([n != "" for n in s_names], dtype=bool), False)[s_codes]
-    return TopicPairs(mapping(p_names)[p_codes], mapping(s_names)[s_codes], second, names)
+    return TopicPairs(mapping(p_names)[p_codes], mapping(s_names)[s_codes], names, s_codes, s_names)
 
 
 def mention_codes(signals: pd.DataFrame) -> MentionCodes:
@@ -149,7 +162,7 @@ def customer_codes(ids: pd.Series) -> tuple[IntArray, Any]:
     if values is not None and len(values):
         low, high = int(values.min()), int(values.max())
         if high - low < 4 * len(values) + (1 << 16):
-            codes = (values - low).astype(np.intp)
+            codes = (values - low).astype(np.intp, copy=False)
             return codes, np.arange(low, high + 1).astype(values.dtype)
     codes, uniques = pd.factorize(ids, sort=True)
     return codes.astype(np.intp), np.asarray(uniques)
@@ -178,7 +191,10 @@ def gather(column: pd.Series | pd.Index, positions: IntArray | None = None) -> A
         column = pd.Series(column, copy=False)
     if column.dtype == _INFERRED_STRING:
         array = column.array
-        return array if positions is None else array.take(positions, allow_fill=True)
+        if positions is None:
+            return array
+        few = _few_strings(column, positions)
+        return array.take(positions, allow_fill=True) if few is None else few
     if isinstance(column.dtype, pd.CategoricalDtype):
         categories = np.asarray(column.cat.categories.astype(object), dtype=object)
         small = pd.Series(categories)
@@ -188,3 +204,34 @@ def gather(column: pd.Series | pd.Index, positions: IntArray | None = None) -> A
             return small.array.take(codes, allow_fill=True)
     values = column.to_numpy()
     return values if positions is None else values[positions]
+
+
+#: Distinct values (per row of the source) below which a string column is taken through its
+#: dictionary: a take of small codes, then one copy of a string per row from a few strings.
+_FEW_STRINGS = 1 / 64
+#: Rows below which a plain take is quick enough.
+_MANY_ROWS = 100_000
+
+
+def _few_strings(column: pd.Series, positions: IntArray) -> Any:
+    """``column.array.take(positions, allow_fill=True)`` through a dictionary, or ``None``.
+
+    A take of a string array copies each string from wherever it lies in the source; when the
+    column holds few distinct strings (segments, sources, competitor lists), taking their codes
+    and decoding them from a small dictionary is several times faster, with the same result.
+    ``None`` when the column is short, or has many distinct values.
+    """
+    array = getattr(column.array, "_pa_array", None)
+    if not isinstance(array, pa.ChunkedArray) or len(positions) < _MANY_ROWS:
+        return None
+    head = array.slice(0, 2048)
+    if len(pc.unique(head)) > _FEW_STRINGS * len(head):  # likely many: not worth hashing
+        return None
+    encoded = pc.dictionary_encode(array).combine_chunks()
+    if len(encoded.dictionary) > _FEW_STRINGS * len(array):
+        return None
+    codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.intp)
+    taken = np.where(positions < 0, -1, codes.take(np.maximum(positions, 0)))
+    indices = pa.array(taken.astype(np.int32), mask=taken < 0)
+    decoded = pa.DictionaryArray.from_arrays(indices, encoded.dictionary)
+    return type(column.array)(pa.chunked_array([decoded]), dtype=column.dtype)

@@ -1,15 +1,17 @@
 """Per-issue revenue at risk for many draws of the issue effects at once (the bootstrap).
 
 :func:`cximpact.exposure.attribution.allocate_pairs` for a block of draws: the same formulas,
-with what does not depend on the effects (each customer's risk with every issue, the layout
-of the pairs) prepared once.
+with what does not depend on the effects (each customer's odds and risk with every issue, the
+layout of the pairs, the value of each pair) prepared once.
 
 Layout: customers are ordered by their number of issues, most first, and a customer's pairs
 are laid out in *slots*: slot ``j`` holds the ``j``-th pair of every customer who has more
 than ``j``, so it covers a prefix of the customers. A per-customer sum over pairs is then a
-sum of slot arrays over prefixes (``total[:n_j] += slot_j``), in the pairs' order: the same
-additions, in the same order, as the ``np.bincount`` of ``allocate_pairs``, without a
-gather or a segmented reduction. Arrays are (customers or pairs, draws in the block).
+sum of slot arrays over prefixes (``total[:, :n_j] += slot_j``), in the pairs' order: the same
+additions, in the same order, as the ``np.bincount`` of ``allocate_pairs``, without a scatter.
+Arrays are (draws in the block, customers or pairs): the long axis is the inner one, so every
+operation runs over long contiguous rows. The per-issue sums of a block are segment sums
+(``np.add.reduceat``) over the pairs grouped by issue.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from numpy.typing import NDArray
 
-from cximpact.exposure.attribution import over_horizon, sigmoid
+from cximpact.exposure.attribution import odds, staying
 
 __all__ = ["IssueTotals"]
 
@@ -29,7 +31,7 @@ IntArray = NDArray[np.intp]
 #: Threads the blocks of draws run on (numpy releases the GIL inside each array operation).
 THREADS = min(2, os.cpu_count() or 1)
 #: Cells (pairs x draws) per block of draws: the block's arrays stay in cache.
-BLOCK_CELLS = 200_000
+BLOCK_CELLS = 400_000
 
 
 class IssueTotals:
@@ -67,14 +69,24 @@ class IssueTotals:
         self.pairs = len(rows)
         customers, starts, counts = np.unique(rows, return_index=True, return_counts=True)
         by_count = np.argsort(-counts, kind="stable")  # most issues first
-        self.logit = np.asarray(logit, dtype=float)[customers][by_count][:, None]
-        self.p_full = over_horizon(sigmoid(self.logit), horizon_factor)
-        pair_value = np.asarray(value, dtype=float)[rows] * weight
         starts, counts = starts[by_count], counts[by_count]
-        self.slots: list[_Slot] = []
-        for j in range(int(counts.max()) if len(counts) else 0):  # slots, not rows
-            pair = starts[: int(np.count_nonzero(counts > j))] + j
-            self.slots.append(_Slot(np.asarray(cols)[pair], pair_value[pair]))
+        self.odds = odds(np.asarray(logit, dtype=float)[customers][by_count])
+        self.stay = staying(self.odds, horizon_factor)  # 1 - p_full, per customer
+        width = int(counts.max()) if len(counts) else 0
+        self.sizes = [int(np.count_nonzero(counts > j)) for j in range(width)]  # slots, not rows
+        self.offsets = np.cumsum([0, *self.sizes]).tolist()
+        order = np.concatenate([starts[:n] + j for j, n in enumerate(self.sizes)] or [rows[:0]])
+        who = np.concatenate([np.arange(n) for n in self.sizes] or [rows[:0]])  # its customer
+        self.cols = np.asarray(cols, dtype=np.intp)[order]
+        self.pair_odds = self.odds[who]
+        self.pair_stay = self.stay[who]
+        # per-issue sums: the pairs grouped by issue (a stable sort), summed segment by segment
+        self.by_issue = np.argsort(self.cols, kind="stable")
+        grouped = self.cols[self.by_issue]
+        self.present = np.unique(grouped)
+        self.issue_starts = np.searchsorted(grouped, self.present)
+        self.issue_ends = np.append(self.issue_starts[1:], self.pairs)
+        self.value = (np.asarray(value, dtype=float)[rows] * weight)[order][self.by_issue]
 
     def __call__(self, effects: FloatArray) -> FloatArray:
         """Per-issue totals, shape ``(draws, issues)``, for effects of shape ``(draws, issues)``.
@@ -84,17 +96,17 @@ class IssueTotals:
         """
         effects = np.atleast_2d(np.asarray(effects, dtype=float))
         out = np.zeros((len(effects), self.issues))
-        if not self.slots:
+        if not self.pairs:
             return out
         size = max(1, min(len(effects), BLOCK_CELLS // self.pairs))
         blocks = [
-            (first, np.maximum(effects[first : first + size].T, 0.0))  # (issues, draws)
+            (first, np.maximum(effects[first : first + size], 0.0))  # (draws, issues)
             for first in range(0, len(effects), size)
         ]
 
         def run(block: tuple[int, FloatArray]) -> None:
             first, clipped = block
-            out[first : first + clipped.shape[1]] = self._block(clipped)
+            out[first : first + len(clipped)] = self._block(clipped)
 
         if THREADS > 1 and len(blocks) > 1:
             with ThreadPoolExecutor(THREADS) as pool:
@@ -105,57 +117,35 @@ class IssueTotals:
         return out
 
     def _block(self, effects: FloatArray) -> FloatArray:
-        """Totals for one block of draws (clipped effects, shape issues x draws)."""
-        h = self.horizon
-        positive = [effects[slot.cols] for slot in self.slots]  # (pairs of the slot, draws)
-        removed = positive[0].copy()  # per customer: the sum of its issues' effects
-        for part in positive[1:]:
-            removed[: len(part)] += part
-        p_base = _over_horizon_of_logit(np.subtract(self.logit, removed, out=removed), h)
-        marginal = []
-        for part in positive:
-            n = len(part)
-            m = _over_horizon_of_logit(np.subtract(self.logit[:n], part), h)
-            np.subtract(self.p_full[:n], m, out=m)
-            m[part <= 0] = 0.0  # exactly: no effect, no share (not round-off)
-            marginal.append(m)
-        total = marginal[0].copy()
-        for m in marginal[1:]:
-            total[: len(m)] += m
-        gap = np.subtract(self.p_full, p_base, out=p_base)  # p_full - p_base, per customer
-        sums = np.zeros((self.issues, effects.shape[1]))
-        for slot, m in zip(self.slots, marginal, strict=True):
-            n = len(m)
-            share = np.divide(m, total[:n], out=np.zeros_like(m), where=total[:n] > 0)
-            share *= gap[:n]  # allocated probability
-            share *= slot.value  # dollars
-            sums[slot.present] += np.add.reduceat(share[slot.by_issue], slot.issue_starts)
-        return sums.T
-
-
-class _Slot:
-    """The ``j``-th pair of every customer with more than ``j`` pairs (a prefix of them)."""
-
-    def __init__(self, cols: IntArray, value: FloatArray) -> None:
-        self.cols = cols
-        self.value = value[:, None]
-        self.by_issue = np.argsort(cols, kind="stable")
-        ordered = cols[self.by_issue]
-        self.present = np.unique(ordered)
-        self.issue_starts = np.searchsorted(ordered, self.present)
-
-
-def _over_horizon_of_logit(x: FloatArray, horizon_factor: float) -> FloatArray:
-    """``over_horizon(sigmoid(x), horizon_factor)``, computed in place in ``x``.
-
-    The same operations in the same order as :func:`sigmoid` and :func:`over_horizon`, so the
-    same numbers, without a temporary array per step.
-    """
-    x *= 0.5
-    np.tanh(x, out=x)
-    x += 1.0
-    x *= 0.5  # sigmoid
-    np.subtract(1.0, x, out=x)
-    np.power(x, horizon_factor, out=x)
-    np.subtract(1.0, x, out=x)
-    return x
+        """Totals for one block of draws (clipped effects, shape draws x issues)."""
+        h, sizes, offsets = self.horizon, self.sizes, self.offsets
+        # per customer: the sum of its issues' effects, added slot by slot (pair order)
+        positive = np.take(effects, self.cols, axis=1)  # (draws, pairs)
+        removed = positive[:, : sizes[0]].copy()
+        for n, at in zip(sizes[1:], offsets[1:], strict=False):
+            removed[:, :n] += positive[:, at : at + n]
+        np.negative(removed, out=removed)
+        np.exp(removed, out=removed)
+        removed *= self.odds  # odds without any of the customer's issues
+        gap = staying(removed, h, out=removed)
+        gap -= self.stay  # p_full - p_base
+        # per pair: p_full - P(churn without this issue), on odds x exp(-effect)
+        marginal = np.take(np.exp(-effects), self.cols, axis=1)
+        marginal *= self.pair_odds
+        staying(marginal, h, out=marginal)
+        marginal -= self.pair_stay
+        for k, first, last in zip(self.present, self.issue_starts, self.issue_ends, strict=True):
+            none = np.flatnonzero(effects[:, k] <= 0)  # exactly: no effect, no share
+            if len(none):
+                marginal[np.ix_(none, self.by_issue[first:last])] = 0.0
+        total = marginal[:, : sizes[0]].copy()
+        for n, at in zip(sizes[1:], offsets[1:], strict=False):
+            total[:, :n] += marginal[:, at : at + n]
+        ratio = np.divide(gap, total, out=np.zeros_like(gap), where=total > 0)
+        for n, at in zip(sizes, offsets, strict=False):
+            marginal[:, at : at + n] *= ratio[:, :n]  # allocated probability
+        dollars = np.take(marginal, self.by_issue, axis=1)
+        dollars *= self.value
+        sums = np.zeros((len(effects), self.issues))
+        sums[:, self.present] = np.add.reduceat(dollars, self.issue_starts, axis=1)
+        return sums

@@ -6,8 +6,8 @@ and explained in words. Everything is computed on integer codes:
 
 * the order comes from one stable sort of the customers by value and a pass per issue over
   the customers x issues flag matrix (no sort of the long table);
-* the join to the summary is a lookup in a dense table indexed by (customer code, topic
-  code), not a hash join on two string keys;
+* the join to the summary is given as the summary row of each pair
+  (:mod:`cximpact.exposure._join`), not a hash join on two string keys;
 * the "why" text is built once per distinct combination of its fields, which are combined
   into one integer key (see :func:`why`).
 
@@ -17,6 +17,7 @@ order, index labels, dtypes and values).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -24,21 +25,17 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from cximpact.exposure._codes import gather, sorted_labels
-from cximpact.exposure.attribution import Attribution
 
 __all__ = [
-    "SUMMED",
     "CustomerTable",
     "Pairs",
     "customer_issue_rows",
     "pairs_in_table_order",
-    "summary_positions",
     "why",
 ]
 
 IntArray = NDArray[np.intp]
-#: Dense (customer code, topic code) lookup tables above this many cells use a sort instead.
-DENSE_LOOKUP_CELLS = 64_000_000
+FloatArray = NDArray[np.float64]
 #: Mixed-radix keys are re-coded before their range would pass this.
 _KEY_LIMIT = 2**62
 
@@ -97,74 +94,34 @@ def pairs_in_table_order(
     return Pairs(row, col, before[row * k + col].astype(np.int64), starts)
 
 
-def summary_positions(
-    summary: pd.DataFrame, customers: pd.Index, issues: list[str], rows: IntArray, cols: IntArray
-) -> IntArray | None:
-    """Row of ``summary`` for each pair (``-1`` where it has none), as a left join would find it.
-
-    Keys are ``(customer_id, root_cause)`` of the summary against ``(customers[rows],
-    issues[cols])``. Returns ``None`` when the join is not one-to-one (a duplicated or missing
-    key in the summary), so that the caller falls back to a merge.
-    """
-    cust_codes, customer, n_customers = _customer_lookup(summary["customer_id"], customers)
-    topic_codes, topic_uniques = pd.factorize(summary["root_cause"])
-    if (cust_codes < 0).any() or (topic_codes < 0).any():
-        return None
-    width = max(len(topic_uniques), 1)
-    key = cust_codes.astype(np.int64) * width + topic_codes
-    customer = customer[rows]
-    topic = pd.Index(topic_uniques).get_indexer(np.asarray(issues, dtype=object))[cols]
-    found = (customer >= 0) & (topic >= 0)
-    wanted = customer.astype(np.int64) * width + topic
-    cells = n_customers * width
-    if not found.any():
-        return np.full(len(rows), -1, dtype=np.intp)
-    if cells <= DENSE_LOOKUP_CELLS:
-        table = np.full(cells, -1, dtype=np.intp)
-        table[key] = np.arange(len(key))
-        if np.count_nonzero(table >= 0) != len(key):
-            return None  # duplicated keys
-        return np.where(found, table[np.where(found, wanted, 0)], -1)
-    order = np.argsort(key, kind="stable")
-    ordered = key[order]
-    if (ordered[1:] == ordered[:-1]).any():
-        return None
-    at = np.minimum(np.searchsorted(ordered, wanted), len(ordered) - 1)
-    return np.where(found & (ordered[at] == wanted), order[at], -1)
-
-
-def _customer_lookup(ids: pd.Series, customers: pd.Index) -> tuple[IntArray, IntArray, int]:
-    """Codes of the summary's customer ids, the code of each of ``customers`` (``-1``: not in
-    the summary) and the number of codes.
-
-    Integer ids in a compact range are their own codes (offset by the smallest), as in
-    :func:`cximpact.exposure._codes.customer_codes`; other ids are factorized.
-    """
-    if ids.dtype.kind in "iu" and customers.dtype.kind in "iu" and len(ids):
-        values = ids.to_numpy()
-        low, high = int(values.min()), int(values.max())
-        if high - low < 4 * len(values) + (1 << 16):
-            wanted = customers.to_numpy().astype(np.int64) - low
-            inside = (wanted >= 0) & (wanted <= high - low)
-            codes = (values - low).astype(np.intp)
-            return codes, np.where(inside, wanted, -1).astype(np.intp), high - low + 1
-    codes, uniques = pd.factorize(ids)
-    lookup = pd.Index(uniques).get_indexer(customers).astype(np.intp)
-    return codes.astype(np.intp), lookup, len(uniques)
-
-
 def _texts(column: pd.Series) -> tuple[IntArray, NDArray[np.object_]]:
     """Codes into the distinct values of ``column.fillna("").astype(str)``.
 
     Missing and empty values get code ``-1``, which indexes the ``""`` appended last; only
     the rows with text are hashed (texts such as detector phrases are mostly empty).
     """
-    said = (column.notna() & (column != "")).to_numpy(dtype=bool)
+    said = _said(column)
     codes = np.full(len(column), -1, dtype=np.intp)
     found, uniques = pd.factorize(column[said])
     codes[said] = found
     texts = pd.Series(np.asarray(uniques, dtype=object), dtype=object).astype(str)
     return codes, np.append(texts.to_numpy(dtype=object), "")
+
+
+def _said(column: pd.Series) -> NDArray[np.bool_]:
+    """``(column.notna() & (column != "")).to_numpy()``; for object columns of mostly empty
+    strings, the missing-value test runs only on the rows that are not ``""``."""
+    values = column.to_numpy() if column.dtype == object else None
+    if values is not None:
+        try:
+            said = np.asarray(values != "", dtype=bool)
+        except (TypeError, ValueError):  # a value that refuses to be a bool (pd.NA)
+            said = None
+        if said is not None:
+            some = np.flatnonzero(said)
+            said[some] = pd.notna(values[some])
+            return said
+    return (column.notna() & (column != "")).to_numpy(dtype=bool)
 
 
 def _number(column: pd.Series) -> Any:
@@ -264,15 +221,16 @@ def customer_issue_rows(
     index: pd.Index,
     issues: list[str],
     vals: pd.DataFrame,
-    attribution: Attribution,
+    p_full: FloatArray,
+    allocated: FloatArray,
     rows: IntArray,
     cols: IntArray,
 ) -> pd.DataFrame:
     """One row per (customer, issue) pair given by ``rows`` and ``cols``, before the join.
 
     Columns: customer, issue, the customer's value (with interval, segment and source), churn
-    probability, the probability allocated to the issue and its revenue at risk
-    (``attributable_probability x value``).
+    probability (``p_full``, per customer), the probability allocated to the issue
+    (``allocated``, per pair) and its revenue at risk (``attributable_probability x value``).
     """
     value = vals["value"].to_numpy(dtype=float)
     long = pd.DataFrame(
@@ -284,8 +242,8 @@ def customer_issue_rows(
             "value_low": gather(vals["value_low"], rows),
             "value_high": gather(vals["value_high"], rows),
             "value_source": gather(vals["value_source"], rows),
-            "churn_probability": attribution.p_full[rows],
-            "attributable_probability": attribution.allocated[rows, cols],
+            "churn_probability": p_full[rows],
+            "attributable_probability": allocated,
         }
     )
     long["revenue_at_risk"] = long["attributable_probability"] * long["value"]
@@ -296,7 +254,8 @@ class CustomerTable:
     """Builds the customer-issue table on demand (a zero-argument callable).
 
     Holds what the table is made of: the customers' values and risk, the issue flags, the
-    summary and, for each pair in row-major order, its summary row (``-1``: none).
+    allocation of each pair (row-major order), the summary and, for each pair in row-major
+    order, its summary row (``-1``: none), or a function that finds them.
     """
 
     def __init__(
@@ -304,15 +263,17 @@ class CustomerTable:
         index: pd.Index,
         issues: list[str],
         vals: pd.DataFrame,
-        attribution: Attribution,
+        p_full: FloatArray,
+        allocated: FloatArray,
         has: NDArray[np.bool_],
         summary: pd.DataFrame,
-        position: IntArray,
+        position: IntArray | Callable[[], IntArray],
     ) -> None:
         self.index = index
         self.issues = issues
         self.vals = vals
-        self.attribution = attribution
+        self.p_full = p_full
+        self.allocated = allocated
         self.has = has
         self.position = position
         self.extra = [c for c in summary.columns if c not in ("customer_id", "root_cause")]
@@ -325,11 +286,17 @@ class CustomerTable:
         value = self.vals["value"].to_numpy(dtype=float)
         pairs = pairs_in_table_order(self.has, value, self.issues)
         long = customer_issue_rows(
-            self.index, self.issues, self.vals, self.attribution, pairs.rows, pairs.cols
+            self.index,
+            self.issues,
+            self.vals,
+            self.p_full,
+            self.allocated[pairs.labels],
+            pairs.rows,
+            pairs.cols,
         )
         long.index = pd.Index(pairs.labels)
-        position = self.position[pairs.labels]
-        right = self._summary_columns(position, long.index)
+        found = self.position if isinstance(self.position, np.ndarray) else self.position()
+        right = self._summary_columns(found[pairs.labels], long.index)
         reasons = why(
             right.assign(issue=long["issue"]), (pairs.cols, np.asarray(self.issues, dtype=object))
         )
@@ -355,66 +322,3 @@ class CustomerTable:
         right = right.reindex(position)
         right.index = index
         return right
-
-    def issue_totals(self, rows: IntArray, cols: IntArray) -> pd.DataFrame:
-        """The per-issue aggregates of the ranking, without building the table.
-
-        Equivalent to ``table.groupby("issue").agg(...)`` in :func:`_rank_issues` when every
-        customer appears once per issue and the summed summary columns are numeric: sums skip
-        missing values (pairs without a summary row); integer columns stay integers unless a
-        pair has no summary row (then, as after the merge, they are floats).
-        """
-        k = len(self.issues)
-        value = self.vals["value"].to_numpy(dtype=float)[rows]
-        count = np.bincount(cols, minlength=k)
-        present = np.flatnonzero(count > 0)
-        position = self.position
-        found = position >= 0
-        missing = not found.all()
-
-        def total(values: Any, integer: bool) -> Any:
-            values = np.asarray(values)
-            sums = np.bincount(
-                cols,
-                np.where(np.isnan(values), 0.0, values) if not integer else values,
-                minlength=k,
-            )[present]
-            return sums.astype(np.int64) if integer else sums
-
-        columns: dict[str, Any] = {
-            "revenue_at_risk": total(self.attribution.allocated[rows, cols] * value, False),
-            "customers": count[present].astype(np.int64),
-            "aggregate_ltv": total(value, False),
-        }
-        for name in SUMMED:
-            source = self.summary[name].to_numpy()
-            integer = source.dtype.kind in "iu" and not missing
-            if len(source):
-                taken = source.take(np.where(found, position, 0))
-                taken = taken if integer else taken.astype(float)
-                taken[~found] = np.nan if missing else taken[~found]
-            else:
-                taken = np.full(len(position), np.nan)
-            if name == "mean_sentiment":
-                seen = np.bincount(cols, ~np.isnan(taken), minlength=k)[present]
-                sums = total(taken, False)
-                with np.errstate(invalid="ignore", divide="ignore"):
-                    columns[name] = np.where(seen > 0, sums / np.maximum(seen, 1), np.nan)
-            else:
-                columns[name] = total(taken, integer)
-        names = np.asarray(self.issues, dtype=object)[present]
-        frame = pd.DataFrame(columns, index=pd.Index(names, name="issue"))
-        order = sorted_labels(names)[0]
-        return frame.iloc[np.argsort(order, kind="stable")]
-
-
-#: Summary columns the issue ranking adds up (or averages) per issue, in ranking order.
-SUMMED = (
-    "contacts",
-    "repeat_contacts",
-    "handling_cost",
-    "escalations",
-    "competitor_mentions",
-    "churn_language",
-    "mean_sentiment",
-)

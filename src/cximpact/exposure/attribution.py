@@ -21,7 +21,15 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["Attribution", "allocate_attributable_risk", "allocate_pairs", "over_horizon", "sigmoid"]
+__all__ = [
+    "Attribution",
+    "allocate_attributable_risk",
+    "allocate_pairs",
+    "odds",
+    "over_horizon",
+    "sigmoid",
+    "staying",
+]
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.intp]
@@ -107,13 +115,47 @@ def allocate_pairs(
     (p_full, p_base, allocated)
         Per customer, per customer, and per pair; ``allocated`` sums per customer to
         ``p_full - p_base``.
+
+    Notes
+    -----
+    Computed on odds (see :func:`odds` and :func:`staying`): removing effect ``e`` multiplies
+    the odds by ``exp(-e)``, so each pair costs a product and a power instead of a ``tanh``
+    of its own. An issue without effect multiplies the odds by exactly one, so its marginal
+    contribution is exactly zero.
     """
     n = len(logit)
     positive = np.clip(effect, 0.0, None)
-    p_full = over_horizon(sigmoid(logit), horizon_factor)
-    p_base = over_horizon(sigmoid(logit - np.bincount(row, positive, minlength=n)), horizon_factor)
-    marginal = p_full[row] - over_horizon(sigmoid(logit[row] - positive), horizon_factor)
-    marginal[positive <= 0] = 0.0  # exactly: no effect, no share (not round-off)
-    total = np.bincount(row, marginal, minlength=n)[row]
-    share = np.divide(marginal, total, out=np.zeros_like(marginal), where=total > 0)
-    return p_full, p_base, share * (p_full - p_base)[row]
+    base = odds(logit)
+    stay = staying(base, horizon_factor)  # 1 - p_full
+    removed = np.bincount(row, positive, minlength=n)  # pair order, as a per-customer sum
+    stay_base = staying(base * np.exp(-removed), horizon_factor)  # 1 - p_base
+    marginal = staying(base[row] * np.exp(-positive), horizon_factor)
+    marginal -= stay[row]  # p_full - P(churn without this issue)
+    total = np.bincount(row, marginal, minlength=n)
+    ratio = np.divide(stay_base - stay, total, out=np.zeros(n), where=total > 0)
+    return 1.0 - stay, 1.0 - stay_base, marginal * ratio[row]
+
+
+#: Log-odds beyond this size give probabilities of exactly 0 or 1 in doubles; clipping them
+#: keeps ``exp`` finite.
+LOGIT_LIMIT = 700.0
+
+
+def odds(logit: FloatArray) -> FloatArray:
+    """``exp(logit)``, the odds of churn, with the log-odds clipped to ``+-LOGIT_LIMIT``."""
+    out: FloatArray = np.exp(np.clip(logit, -LOGIT_LIMIT, LOGIT_LIMIT))
+    return out
+
+
+def staying(odds: FloatArray, horizon_factor: float, out: FloatArray | None = None) -> FloatArray:
+    """Probability of staying over the horizon at these odds of churn: ``(1 + odds) ** -f``.
+
+    ``1 - over_horizon(sigmoid(x), f)`` for ``odds = exp(x)``, since ``1 - sigmoid(x) =
+    1 / (1 + exp(x))``. Written into ``out`` when given (which may be ``odds`` itself).
+    """
+    z = np.add(odds, 1.0, out=out)
+    if horizon_factor == 1.0:
+        return np.reciprocal(z, out=z)
+    np.log(z, out=z)  # exp(-f log z): a third cheaper than np.power, as accurate here
+    z *= -horizon_factor
+    return np.exp(z, out=z)

@@ -15,18 +15,10 @@ from cximpact.exposure._codes import (
     topic_pairs,
 )
 from cximpact.exposure._draws import IssueTotals
+from cximpact.exposure._join import SUMMED, SummaryMatches, issue_totals, match_summary
 from cximpact.exposure._summary import signal_summary
-from cximpact.exposure._table import (
-    SUMMED,
-    CustomerTable,
-    customer_issue_rows,
-    summary_positions,
-    why,
-)
-from cximpact.exposure.attribution import (
-    Attribution,
-    allocate_attributable_risk,
-)
+from cximpact.exposure._table import CustomerTable, customer_issue_rows, why
+from cximpact.exposure.attribution import allocate_attributable_risk, allocate_pairs
 from cximpact.risk.model import ChurnRiskModel
 
 __all__ = ["ExposureResult", "compute_exposure", "customer_signal_summary", "issue_flags"]
@@ -58,20 +50,29 @@ def issue_flags(signals: pd.DataFrame) -> pd.DataFrame:
     """
     topics = topic_pairs(signals)
     customer, ids = customer_codes(signals["customer_id"])
-    width = len(topics.names) + 1  # the last column collects "no issue"
+    none = len(topics.names)  # the column that collects "no issue"
+    width = -(-(none + 1) // 8) * 8  # rows of whole 8-byte words
     if (customer < 0).any():  # missing ids: a row of their own, dropped below
         customer = np.where(customer < 0, len(ids), customer)
     cells = np.zeros((len(ids) + 1) * width, dtype=np.int8)
-    start = customer * width
-    cells[start + topics.primary] = 1
-    cells[start + topics.secondary] = 1
-    flags = cells.reshape(-1, width)[: len(ids), : width - 1]
-    rows = flags.any(axis=1)
-    mentioned = np.flatnonzero(flags.any(axis=0))
+    at = customer * width  # a new array: the codes may be the caller's ids
+    at += topics.primary
+    cells[at] = 1
+    at -= topics.primary
+    at += topics.secondary
+    cells[at] = 1
+    table = cells.reshape(-1, width)[: len(ids)]
+    # which rows and columns have a flag: on 8-byte words, the "no issue" column masked out
+    topic = np.zeros(width, dtype=np.uint8)
+    topic[:none] = 0xFF
+    mask = topic.view(np.uint64)
+    words = table.view(np.uint64) & mask
+    rows = np.flatnonzero(np.bitwise_or.reduce(words, axis=1) != 0)
+    mentioned = np.flatnonzero(np.bitwise_or.reduce(words, axis=0).view(np.uint8))
     rank, names = sorted_labels(topics.names[mentioned])
     columns = mentioned[np.argsort(rank)]
     index = pd.Index(np.asarray(ids)[rows], name="customer_id")
-    return pd.DataFrame(flags[rows][:, columns], index=index, columns=list(names))
+    return pd.DataFrame(table[rows[:, None], columns], index=index, columns=list(names))
 
 
 def _competitors_by_customer(mentions: pd.DataFrame) -> pd.Series:
@@ -255,50 +256,38 @@ def compute_exposure(
     Notes
     -----
     Computed on integer codes (see ``docs/exposure_performance.md``): the pairs come from
-    the flag matrix, their summary rows from a dense (customer, topic) lookup, the per-issue
-    totals from ``np.bincount``. A summary the lookup cannot take (duplicated keys, key types
-    other than the table's) is joined with ``merge`` as before.
+    the flag matrix and are allocated on their own (:func:`allocate_pairs`), their summary
+    rows are found from the summary's side (:func:`cximpact.exposure._join.match_summary`),
+    the per-issue totals come from ``np.bincount``. A summary the join cannot take
+    (duplicated keys, key types other than the table's) is joined with ``merge`` as before.
     """
     X = features.loc[active.reindex(features.index).fillna(False).to_numpy(dtype=bool)]
     contributions = model.issue_contributions(X)
     logit = model.decision_function(X)
-    attribution = allocate_attributable_risk(logit, contributions, horizon_factor)
+    issues = [c.removeprefix("issue:") for c in model.issue_columns_]
+    flags = X[model.issue_columns_].to_numpy()
+    has = flags > 0
+    rows, cols = _pairs(has)
+    p_full, p_base, allocated = _allocate(logit, contributions, has, rows, cols, horizon_factor)
     vals = values.set_index("customer_id").reindex(X.index)
     value = vals["value"].to_numpy(dtype=float)
-    issues = [c.removeprefix("issue:") for c in model.issue_columns_]
+    pair_value = value[rows]
+    dollars = allocated * pair_value
+    point = None
+    if np.count_nonzero(flags == 1) == len(rows):  # contributions are the effects themselves
+        point = np.bincount(cols, dollars, len(issues))
     risk = pd.DataFrame(
         {
             "customer_id": X.index,
-            "churn_probability": attribution.p_full,
-            "baseline_probability": attribution.p_base,
+            "churn_probability": p_full,
+            "baseline_probability": p_base,
             "value": value,
             "value_source": gather(vals["value_source"]),
-            "revenue_at_risk": attribution.p_full * value,
-            "attributable_revenue_at_risk": (attribution.p_full - attribution.p_base) * value,
+            "revenue_at_risk": p_full * value,
+            "attributable_revenue_at_risk": (p_full - p_base) * value,
             "risk_source": model.source_,
         }
     )
-    flags = X[model.issue_columns_].to_numpy()
-    has = flags > 0
-    rows, cols = np.nonzero(has)  # row-major: the pair order before the table is sorted
-    position = _summary_rows(summary, X.index, issues, rows, cols)
-    if position is None:  # the summary is not a plain one-to-one table: join as pandas does
-        return _exposure_by_merge(
-            X,
-            model,
-            vals,
-            attribution,
-            summary,
-            risk,
-            horizon_factor,
-            interval_draws,
-            logit,
-            value,
-            issues,
-        )
-    point = None
-    if bool((flags[has] == 1).all()):  # contributions are the effects themselves
-        point = np.bincount(cols, attribution.allocated[rows, cols] * value[rows], len(issues))
     intervals = _bootstrap_intervals(
         model,
         X,
@@ -310,12 +299,57 @@ def compute_exposure(
         pairs=(rows, cols),
         point=point,
     )
-    table = CustomerTable(X.index, issues, vals, attribution, has, summary, position)
-    if X.index.is_unique and all(c in summary and summary[c].dtype.kind in "iuf" for c in SUMMED):
-        grouped = table.issue_totals(rows, cols)
+    matches = _summary_matches(summary, X.index, has, issues)
+    if matches is None:  # the summary is not a plain one-to-one table: join as pandas does
+        long = customer_issue_rows(X.index, issues, vals, p_full, allocated, rows, cols)
+        long = long.merge(
+            summary.rename(columns={"root_cause": "issue"}),
+            on=["customer_id", "issue"],
+            how="left",
+        )
+        long["why"] = _why(long)
+        ordered = long.sort_values(["issue", "value"], ascending=[True, False])
+        return ExposureResult(_rank_issues(long, model, intervals), ordered, risk)
+    found = matches
+
+    def position() -> np.ndarray:
+        return found.positions(has)
+
+    table = CustomerTable(X.index, issues, vals, p_full, allocated, has, summary, position)
+    if all(c in summary and summary[c].dtype.kind in "iuf" for c in SUMMED):
+        grouped = issue_totals(issues, cols, pair_value, dollars, summary, matches)
         return ExposureResult(_rank_issues(None, model, intervals, grouped), table, risk)
     long = table()
     return ExposureResult(_rank_issues(long, model, intervals), long, risk)
+
+
+def _pairs(has: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Row and column of every true cell, in row-major order (``np.nonzero``, a third faster)."""
+    width = max(has.shape[1], 1)
+    flat = np.flatnonzero(has)
+    rows = flat // width
+    return rows, flat - rows * width
+
+
+def _allocate(
+    logit: np.ndarray,
+    contributions: np.ndarray,
+    has: np.ndarray,
+    rows: np.ndarray,
+    cols: np.ndarray,
+    horizon_factor: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``p_full``, ``p_base`` per customer and the allocation of each pair (``rows``, ``cols``).
+
+    :func:`allocate_attributable_risk` on the pairs alone (no customers x issues matrix) when
+    every positive contribution is on a pair, as it is for issue flags of 0 and 1; pairs whose
+    contribution is not positive get exactly nothing either way.
+    """
+    effect = contributions[rows, cols]
+    if np.count_nonzero(contributions > 0) == np.count_nonzero(effect > 0):
+        return allocate_pairs(logit, rows, effect, horizon_factor)
+    attribution = allocate_attributable_risk(logit, contributions, horizon_factor)
+    return attribution.p_full, attribution.p_base, attribution.allocated[rows, cols]
 
 
 #: Columns of the customer-issue table before the summary is joined.
@@ -333,14 +367,15 @@ _LONG = (
 )
 
 
-def _summary_rows(
-    summary: pd.DataFrame, index: pd.Index, issues: list[str], rows: np.ndarray, cols: np.ndarray
-) -> np.ndarray | None:
-    """Row of ``summary`` for each pair, or ``None`` when only a pandas merge will do.
+def _summary_matches(
+    summary: pd.DataFrame, index: pd.Index, has: np.ndarray, issues: list[str]
+) -> SummaryMatches | None:
+    """Summary rows of the pairs, or ``None`` when only a pandas merge will do.
 
-    The lookup reproduces ``merge(how="left")`` when the summary is a plain table: its key
+    The join reproduces ``merge(how="left")`` when the summary is a plain table: its key
     columns have the dtypes of the customer-issue table's, its other columns do not collide
-    with the table's, and each (customer, root cause) appears at most once.
+    with the table's, each (customer, root cause) of a pair appears at most once, and each
+    customer once in ``index``.
     """
     extra = [c for c in summary.columns if c not in ("customer_id", "root_cause")]
     issue_dtype = pd.Series(np.asarray(issues, dtype=object)).dtype
@@ -352,39 +387,10 @@ def _summary_rows(
         or summary["customer_id"].dtype != customer_dtype
         or summary["root_cause"].dtype != issue_dtype
         or not summary.columns.is_unique
+        or not index.is_unique
     ):
         return None
-    return summary_positions(summary, index, issues, rows, cols)
-
-
-def _exposure_by_merge(
-    X: pd.DataFrame,
-    model: ChurnRiskModel,
-    vals: pd.DataFrame,
-    attribution: Attribution,
-    summary: pd.DataFrame,
-    risk: pd.DataFrame,
-    horizon_factor: float,
-    interval_draws: int,
-    logit: np.ndarray,
-    value: np.ndarray,
-    issues: list[str],
-) -> ExposureResult:
-    """The customer-issue table by a pandas merge, for summaries the fast join does not take."""
-    rows, cols = np.nonzero(X[model.issue_columns_].to_numpy() > 0)
-    long = customer_issue_rows(X.index, issues, vals, attribution, rows, cols)
-    long = long.merge(
-        summary.rename(columns={"root_cause": "issue"}), on=["customer_id", "issue"], how="left"
-    )
-    long["why"] = _why(long)
-    intervals = _bootstrap_intervals(
-        model, X, logit, value, issues, horizon_factor, draws=interval_draws
-    )
-    return ExposureResult(
-        _rank_issues(long, model, intervals),
-        long.sort_values(["issue", "value"], ascending=[True, False]),
-        risk,
-    )
+    return match_summary(summary, index, has, issues)
 
 
 #: Customers (with at least one issue) above which the bootstrap runs on a sample.
