@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 
 from cximpact.ingest.pipeline import ingest_frame
@@ -106,3 +108,57 @@ def test_the_group_write_stores_what_the_cli_write_stores() -> None:
         table(cli, "quarantine", ["quarantined_at"]),
     )
     assert grouped.count("interactions") == 3 and grouped.count("quarantine") == 1
+
+
+def test_stored_keys_give_what_the_table_comparison_gives() -> None:
+    """The writer's set of stored keys: new, repeated and corrected rows as the SQL finds them."""
+    from cximpact.service.batching import prepare_frames, write_group
+
+    settings = load_settings()
+    stored = _store(), _store()
+    keys: set[str] = set()
+    posts = [
+        [_interaction(1), _interaction(2)],
+        [_interaction(1), _interaction(3)],  # a repeat and a new one
+        [_interaction(2, text="charged three times"), _interaction(4)],  # a correction
+        [_interaction(2, text="charged three times")],  # the correction again
+    ]
+    for records in posts:
+        frame = records_frame(records)
+        with_set = prepare_frames(
+            stored[0], "interactions", [frame], settings, source="api", stored_keys=keys
+        )
+        scanned = prepare_frames(stored[1], "interactions", [frame], settings, source="api")
+        assert (with_set.new, with_set.differs) == (scanned.new, scanned.differs)
+        assert with_set.result.reports == scanned.result.reports
+        pd.testing.assert_frame_equal(with_set.result.changed, scanned.result.changed)
+        write_group(stored[0], with_set)
+        write_group(stored[1], scanned)
+        keys |= with_set.new
+    assert keys == {"i1", "i2", "i3", "i4"}
+    assert [s.count("interactions") for s in stored] == [4, 4]
+
+
+def test_the_writer_rebuilds_stored_keys_after_a_restart(tmp_path: Path) -> None:
+    from cximpact.service.live import Ingestor
+    from cximpact.store.state import StateStore
+
+    settings = load_settings(db=tmp_path / "x.duckdb")
+    with AnalyticsStore(settings.db) as store:
+        ingest_frame(
+            store, "customers", records_frame(CUSTOMERS), settings, source="t", file_sha256=""
+        )
+    state = StateStore(f"sqlite:///{tmp_path / 'state.sqlite'}")
+    first = Ingestor(settings, state)
+    first.start(refit=False)
+    frame = records_frame([_interaction(1), _interaction(2)])
+    assert first.ingest("interactions", frame, source="api", actor="t").report.inserted == 2
+    first.stop()
+    again = Ingestor(settings, state)
+    again.start(refit=False)
+    try:
+        repeat = again.ingest("interactions", frame, source="api", actor="t").report
+        assert (repeat.inserted, repeat.updated) == (0, 0)
+        assert again._keys["interactions"] == {"i1", "i2"}
+    finally:
+        again.stop()

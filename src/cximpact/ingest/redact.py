@@ -166,6 +166,7 @@ _NOT_PHONE: Final = re.compile(
 
 _SPACED_BREAK: Final = re.compile(r"\d\s+[\-/\u2010-\u2015]\s+\S")
 _MAX_PASSES: Final = 3
+_SMALL: Final = 256  # columns up to this long are checked value by value (no vector overhead)
 _REACH: Final = 48  # how far a phone window may reach past its digits to find whitespace
 _MAX_WINDOW: Final = 512  # windows are merged up to this length
 _SENTENCE_BREAK: Final = re.compile(r"\d\.\s")
@@ -818,6 +819,15 @@ def redact_series(texts: pd.Series[Any], region: str = "US") -> pd.Series[Any]:
     out = texts.copy()
     if texts.empty:
         return out
+    if len(texts) <= _SMALL:
+        small = texts.tolist()
+        if all(isinstance(v, str) or v is None for v in small):  # else: the checks below
+            found = [i for i, v in enumerate(small) if v is not None and _PREFILTER.search(v)]
+            if found:
+                out.iloc[found] = [
+                    _apply(small[i], _find_unfiltered(small[i], code)) for i in found
+                ]
+            return out
     values = texts.astype(object)
     missing = values.isna().to_numpy()
     is_str = values.map(lambda v: isinstance(v, str)).to_numpy(dtype=bool)

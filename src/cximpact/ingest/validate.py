@@ -1,5 +1,9 @@
 """Row-level validation against a contract, vectorised over the whole batch.
 
+Small batches (the service's requests, up to :data:`SMALL_ROWS` rows) are checked value by
+value instead (:func:`_validate_small`): the same rules, first rule, column and typed values,
+without the per-operation cost of pandas over every field.
+
 Every row either passes (and comes back typed) or goes to quarantine with the first rule it
 breaks and a hint to fix it, so ``rows_read == accepted + quarantined`` holds by construction.
 """
@@ -7,7 +11,7 @@ breaks and a hint to fix it, so ``rows_read == accepted + quarantined`` holds by
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -154,6 +158,12 @@ def validate_rows(
     """
     if now is None:
         now = pd.Timestamp.now("UTC").tz_localize(None) + pd.Timedelta(days=1)
+    if len(frame) <= SMALL_ROWS:
+        small = _small_columns(frame, contract)
+        if small is not None:
+            return _validate_small(
+                frame, contract, small, known_customers, max_text_chars, max_field_chars, now
+            )
     columns = {f.name: _column(frame, f) for f in contract.fields}
     n = len(frame)
     broken = {rule: np.zeros(n, dtype=bool) for rule in RULES}
@@ -187,7 +197,11 @@ def validate_rows(
     duplicated = keys.where(earlier_ok).duplicated(keep="first").to_numpy() & earlier_ok
     mark("duplicate_id", duplicated, contract.key)
     if contract.customer_ref is not None and known_customers is not None:
-        known = pd.Index(pd.unique(np.asarray(list(known_customers), dtype=object)))
+        known = (  # a pandas Index is taken as it is (the service caches one between batches)
+            known_customers
+            if isinstance(known_customers, pd.Index)
+            else pd.Index(pd.unique(np.asarray(list(known_customers), dtype=object)))
+        )
         ref = typed[contract.customer_ref]
         mark(
             "unknown_customer",
@@ -196,6 +210,143 @@ def validate_rows(
         )
 
     return _split(frame, contract, typed, broken, where)
+
+
+#: Frames up to this many rows are validated value by value (:func:`_validate_small`).
+SMALL_ROWS = 256
+
+
+def _small_columns(frame: pd.DataFrame, contract: Contract) -> dict[str, list[str]] | None:
+    """The contract's columns as lists of strings (``""`` for missing), or None when a value
+    is neither a string nor None, or is not valid UTF-8 (the frame path handles those)."""
+    columns: dict[str, list[str]] = {}
+    for spec in contract.fields:
+        if spec.name not in frame.columns:
+            columns[spec.name] = [""] * len(frame)
+            continue
+        values = frame[spec.name].tolist()
+        out = []
+        for value in values:
+            if value is None:
+                out.append("")
+            elif type(value) is str and (value.isascii() or _utf8(value)):
+                out.append(value)
+            else:
+                return None
+        columns[spec.name] = out
+    return columns
+
+
+def _utf8(value: str) -> bool:
+    """Whether ``value`` encodes as UTF-8 (no lone surrogates, which Arrow strings refuse)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _empty_typed(spec: FieldSpec, n: int, index: pd.Index) -> pd.Series | None:
+    """What :func:`_parse` returns for a column of ``n`` empty values (None: parse it)."""
+    if spec.type == "float":
+        return pd.Series(np.nan, index=index, dtype="float64")
+    if spec.type == "int":
+        return pd.Series(pd.NA, index=index, dtype="Int64")
+    if spec.type == "bool":
+        return pd.Series(pd.NA, index=index, dtype="boolean")
+    return None
+
+
+def _validate_small(
+    frame: pd.DataFrame,
+    contract: Contract,
+    columns: dict[str, list[str]],
+    known_customers: Collection[str] | None,
+    max_text_chars: int,
+    max_field_chars: int,
+    now: pd.Timestamp,
+) -> ValidationResult:
+    """:func:`validate_rows` for a small frame, value by value in plain Python.
+
+    The same rules in the same order with the same first-broken rule and column per row; free
+    text, labels and ids are checked in Python (Arrow's and Python's whitespace are the same
+    set), typed values (dates, numbers, booleans) that are present are parsed by the same
+    pandas code as the frame path. The frame path's cost is per operation, not per row:
+    about 20 ms for any small batch, against 1-2 ms here.
+    """
+    n = len(frame)
+    index = frame.index
+    first: list[dict[str, str]] = [{} for _ in range(n)]  # rule -> first column, per row
+
+    def mark_rows(rule: str, rows: Iterable[int], column: str) -> None:
+        for i in rows:
+            first[i].setdefault(rule, column)
+
+    typed: dict[str, pd.Series | list[str | None]] = {}
+    for spec in contract.fields:
+        values = columns[spec.name]
+        limit = max_text_chars if spec.type == "text" else max_field_chars
+        mark_rows("oversize_field", (i for i, v in enumerate(values) if len(v) > limit), spec.name)
+        if spec.name == contract.key:
+            blank = "missing_id"
+        elif spec.type == "text" and spec.required:
+            blank = "empty_text"
+        elif spec.required:
+            blank = "missing_required"
+        else:
+            blank = ""
+        if blank:
+            mark_rows(blank, (i for i, v in enumerate(values) if not v.strip()), spec.name)
+        if spec.type in ("id", "str"):
+            typed[spec.name] = [v.strip() if v != "" else None for v in values]
+            continue
+        if spec.type == "text":
+            typed[spec.name] = [v if v != "" else None for v in values]
+            continue
+        present = any(v != "" for v in values)
+        parsed = None if present else _empty_typed(spec, n, index)
+        if parsed is None:
+            series = pd.Series(values, index=index, dtype="str")
+            parsed, failed = _parse(spec, series)
+            rule = "unparsable_date" if spec.type in ("date", "datetime") else "wrong_type"
+            mark_rows(rule, np.flatnonzero(failed.to_numpy()), spec.name)
+
+            def mark(rule: str, mask: pd.Series | np.ndarray, column: str) -> None:
+                mark_rows(rule, np.flatnonzero(np.asarray(mask, dtype=bool)), column)
+
+            _check_range(spec, parsed, now, mark)
+        typed[spec.name] = parsed
+
+    before_duplicate = RULES[: RULES.index("duplicate_id")]
+    keys = typed[contract.key]
+    seen: set[object] = set()
+    for i, key in enumerate(keys):
+        if any(rule in first[i] for rule in before_duplicate):
+            continue
+        if key in seen:
+            first[i].setdefault("duplicate_id", contract.key)
+        seen.add(key)
+    if contract.customer_ref is not None and known_customers is not None:
+        known = (
+            known_customers
+            if isinstance(known_customers, pd.Index)
+            else pd.Index(pd.unique(np.asarray(list(known_customers), dtype=object)))
+        )
+        refs = typed[contract.customer_ref]
+        assert isinstance(refs, list)
+        has_na = bool(known.hasnans)
+        for i, ref in enumerate(refs):
+            found = has_na if ref is None else ref in known
+            if not found and ref != "":
+                first[i].setdefault("unknown_customer", contract.customer_ref)
+    first_rule = np.full(n, "", dtype=object)
+    first_column = np.full(n, "", dtype=object)
+    for i, broken in enumerate(first):
+        for name in RULES:
+            if name in broken:
+                first_rule[i], first_column[i] = name, broken[name]
+                break
+    return _assemble(frame, contract, typed, first_rule, first_column)
 
 
 def _check_range(
@@ -228,9 +379,23 @@ def _split(
     for name in reversed(RULES):  # the first rule in RULES wins
         rule = np.where(broken[name], name, rule)
         column = np.where(broken[name], where[name], column)
+    return _assemble(frame, contract, typed, rule, column)
+
+
+def _assemble(
+    frame: pd.DataFrame,
+    contract: Contract,
+    typed: Mapping[str, pd.Series | list[str | None]],
+    rule: np.ndarray,
+    column: np.ndarray,
+) -> ValidationResult:
+    """Accepted rows (typed, renumbered) and quarantine rows from each row's first rule."""
     bad = rule != ""
-    accepted = pd.DataFrame({name: typed[name] for name in contract.names})[~bad]
-    accepted = accepted.reset_index(drop=True)
+    keep = np.flatnonzero(~bad)
+    accepted = pd.DataFrame(
+        {name: _kept(typed[name], keep) for name in contract.names},
+        index=pd.RangeIndex(len(keep)),
+    )
     # Keep only the contract's columns: other source columns (names, addresses...) never reach
     # the store, not even in quarantine.
     rows = frame.loc[bad, [name for name in contract.names if name in frame.columns]]
@@ -245,3 +410,12 @@ def _split(
         }
     )
     return ValidationResult(accepted=accepted, quarantined=quarantined)
+
+
+def _kept(values: pd.Series | list[str | None], keep: np.ndarray) -> pd.Series:
+    """The kept rows of one typed column, renumbered from 0 (lists become object columns)."""
+    if isinstance(values, list):
+        array = np.empty(len(values), dtype=object)
+        array[:] = values
+        return pd.Series(array[keep], dtype=object)
+    return values.iloc[keep].reset_index(drop=True)

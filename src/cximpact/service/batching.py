@@ -13,6 +13,7 @@ twice in one group is an idempotent repeat, exactly as if the requests had come 
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 import duckdb
@@ -87,17 +88,32 @@ def rounds(frames: list[pd.DataFrame], kind: str, region: str) -> list[list[int]
     return [members for _, members in out]
 
 
-def _diff(store: AnalyticsStore, kind: str, accepted: pd.DataFrame) -> tuple[set[str], set[str]]:
+def _diff(
+    store: AnalyticsStore,
+    kind: str,
+    accepted: pd.DataFrame,
+    stored_keys: AbstractSet[str] | None = None,
+) -> tuple[set[str], set[str]]:
     """Keys of ``accepted`` that the store lacks, and keys stored with other values.
 
     The same comparison as :meth:`AnalyticsStore.write_batch` makes (a row whose contract
     columns equal the stored ones is an idempotent repeat), made before the write, so what the
-    write will change is known without reading it back.
+    write will change is known without reading it back. With ``stored_keys`` (every key the
+    store holds for ``kind``), a key outside it is new without asking the store, and only the
+    rows of keys inside it are compared with their stored rows: O(batch), not a scan of the
+    table per batch.
     """
     if accepted.empty:
         return set(), set()
     contract = get_contract(kind)
     key = contract.key
+    new: set[str] = set()
+    if stored_keys is not None:
+        keys = accepted[key].astype(str).tolist()
+        new = {k for k in keys if k not in stored_keys}
+        if len(new) == len(set(keys)):
+            return new, set()
+        accepted = accepted[[k not in new for k in keys]]
     cols = ", ".join(f'"{name}"' for name in contract.names)
     cursor = store.con.cursor()
     try:
@@ -111,7 +127,8 @@ def _diff(store: AnalyticsStore, kind: str, accepted: pd.DataFrame) -> tuple[set
         ).fetchall()
     finally:
         cursor.close()
-    return {str(k) for new, k in rows if new}, {str(k) for new, k in rows if not new}
+    new |= {str(k) for is_new, k in rows if is_new}
+    return new, {str(k) for is_new, k in rows if not is_new}
 
 
 @dataclass(frozen=True)
@@ -140,7 +157,8 @@ def prepare_frames(
     settings: Settings,
     *,
     source: str,
-    known_customers: pd.Series | None = None,
+    known_customers: pd.Index | pd.Series | None = None,
+    stored_keys: AbstractSet[str] | None = None,
 ) -> PreparedGroup:
     """Validate, redact and compare several requests' frames of ``kind`` with the store.
 
@@ -157,8 +175,11 @@ def prepare_frames(
         Limits and the PII region.
     source : str
         Recorded as the rows' ``_source``.
-    known_customers : pandas.Series, optional
+    known_customers : pandas.Index or pandas.Series, optional
         Customer ids the store holds (read from the store when not given).
+    stored_keys : set of str, optional
+        Every key the store holds for ``kind`` (the service's writer keeps it); rows with
+        other keys are new without a look at the table (see :func:`_diff`).
 
     Returns
     -------
@@ -188,7 +209,7 @@ def prepare_frames(
     quarantined = result.quarantined
     if len(quarantined):
         quarantined["raw"] = redact_series(quarantined["raw"], region=region)
-    new, differs = _diff(store, kind, accepted)
+    new, differs = _diff(store, kind, accepted, stored_keys)
     changed = new | differs
     existed = set(accepted[contract.key].astype(str)) - new if len(accepted) else set()
     reports = _reports(kind, source, frames, keys, quarantined, existed, changed)

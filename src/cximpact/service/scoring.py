@@ -63,6 +63,39 @@ _MAX_PARTS = 4
 
 
 @dataclass(frozen=True)
+class _Groups:
+    """Row positions by value of one column (customer ids): found in O(wanted), not O(rows).
+
+    ``Index.get_indexer_non_unique`` scans every row on each call; here the rows are sorted
+    by value once (per base) and each value's rows are one slice of ``order``.
+    """
+
+    values: np.ndarray
+    keys: pd.Index
+    order: np.ndarray
+    starts: np.ndarray
+
+    @classmethod
+    def of(cls, values: pd.Index) -> _Groups:
+        """Group the positions of ``values``."""
+        array = values.to_numpy(dtype=object)
+        codes, uniques = pd.factorize(array)
+        order = np.argsort(codes, kind="stable")
+        starts = np.searchsorted(codes[order], np.arange(len(uniques) + 1))
+        return cls(array, pd.Index(uniques, dtype=object), order, starts)
+
+    def rows(self, wanted: np.ndarray) -> np.ndarray:
+        """Sorted positions of the rows whose value is one of ``wanted``."""
+        found = self.keys.get_indexer(pd.Index(wanted, dtype=object))
+        found = found[found >= 0]
+        if not len(found):
+            return np.array([], dtype=np.intp)
+        bounds = zip(self.starts[found], self.starts[found + 1], strict=True)
+        slices = [self.order[lo:hi] for lo, hi in bounds]
+        return np.sort(np.concatenate(slices))
+
+
+@dataclass(frozen=True)
 class SignalRows:
     """The signals rows of a view, kept so that a batch costs O(batch), not O(interactions).
 
@@ -77,7 +110,7 @@ class SignalRows:
     alive: np.ndarray
     parts: tuple[pd.DataFrame, ...]
     ids: pd.Index
-    owners: pd.Index
+    owners: _Groups
 
     @classmethod
     def of(cls, frame: pd.DataFrame) -> SignalRows:
@@ -85,13 +118,13 @@ class SignalRows:
         frame = frame.reset_index(drop=True)
         if frame.empty or "interaction_id" not in frame:
             empty = pd.Index([], dtype=object)
-            return cls(frame, np.ones(len(frame), dtype=bool), (), empty, empty)
+            return cls(frame, np.ones(len(frame), dtype=bool), (), empty, _Groups.of(empty))
         return cls(
             frame,
             np.ones(len(frame), dtype=bool),
             (),
             pd.Index(frame["interaction_id"]),
-            pd.Index(frame["customer_id"]),
+            _Groups.of(pd.Index(frame["customer_id"])),
         )
 
     def __len__(self) -> int:
@@ -130,24 +163,29 @@ class SignalRows:
             gone = self.ids.get_indexer(pd.Index(ids))
             gone = gone[gone >= 0]
             gone = gone[alive[gone]]
-            moved.append(self.owners.to_numpy()[gone])
+            moved.append(self.owners.values[gone])
             alive[gone] = False
         parts = []
-        for part in self.parts:
+        for part in self.parts:  # a row is copied only when it leaves its part
             replaced = part["interaction_id"].isin(ids).to_numpy()
-            moved.append(part["customer_id"].to_numpy()[replaced])
-            parts.append(part.loc[~replaced])
+            if replaced.any():
+                moved.append(part["customer_id"].to_numpy()[replaced])
+                part = part.loc[~replaced]
+            parts.append(part)
         owners = pd.unique(np.concatenate([np.asarray(customers, dtype=object), *moved]))
         taken: list[pd.DataFrame] = []
-        if len(self.owners):
-            rows, _ = self.owners.get_indexer_non_unique(pd.Index(owners))
-            rows = np.sort(rows[rows >= 0])
+        if len(self.owners.values):
+            rows = self.owners.rows(owners)
             rows = rows[alive[rows]]
             taken.append(self.base.take(rows))
             alive[rows] = False
         kept = []
         for part in parts:
             mine = part["customer_id"].isin(owners).to_numpy()
+            if not mine.any():
+                taken.append(part.iloc[:0])  # its dtypes still join the history's, as before
+                kept.append(part)
+                continue
             taken.append(part.loc[mine])
             if not mine.all():
                 kept.append(part.loc[~mine])
