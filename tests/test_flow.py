@@ -85,7 +85,8 @@ def test_recovers_the_top_three_in_order_on_most_seeds(
     Not on every seed: at 20,000 customers the third and fourth planted issues (1.6-2.2x apart
     in truth) are sometimes carried by a few hundred customers, and estimation noise plus
     misread root causes can swap them (measured over seeds 0-19 with
-    ``benchmarks/bench_flow.py --seeds 20``: 18 of 20 in order).
+    ``benchmarks/bench_flow.py --seeds 20``: 19 of 20 in order; with the true root cause of
+    every contact instead of the signals stage's, 18 of 20).
     """
     in_order, taus = 0, []
     for result, truth in recoveries.values():
@@ -193,3 +194,30 @@ def test_topic_modes_without_their_file_fail_with_a_fix(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="CXIMPACT_TOPIC_FEWSHOT_FILE"):
         topic_model(load_settings(topic_mode="few-shot"), texts)
     assert topic_model(load_settings(), texts) is None
+
+
+@pytest.mark.slow
+def test_harmful_issues_dollars_are_close_to_the_truth_on_average(
+    recoveries: dict[int, tuple[Any, dict[str, Any]]],
+) -> None:
+    """Mean relative error of harmful planted issues' revenue at risk within ±9%, and at least
+    60% of them within ±20% of the truth, over the four seeds.
+
+    Not every issue within ±20%: at 20,000 customers even the true root cause of every contact
+    leaves ~32% of harmful issues outside ±20% (sampling error of effects carried by a few
+    hundred customers; ``benchmarks/bench_flow.py --seeds 20``: cximpact 67%, oracle topics
+    68%). Before thread labels in self-training and the weaker L2 penalty the mean error on
+    these seeds was −10.8%; it is −6.2%.
+    """
+    errors, within = [], []
+    for result, truth in recoveries.values():
+        estimated = result.analysis.exposure.issues.set_index("issue")["revenue_at_risk"]
+        for issue in truth["issues"]:
+            if issue["harmless"]:
+                continue
+            true = issue["revenue_at_risk"]
+            error = (float(estimated.get(issue["issue"], 0.0)) - true) / true
+            errors.append(error)
+            within.append(abs(error) <= 0.2)
+    assert abs(sum(errors) / len(errors)) <= 0.09
+    assert sum(within) / len(within) >= 0.6

@@ -264,7 +264,8 @@ class ChurnRiskModel(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
 
     def issue_contributions(self, X: pd.DataFrame) -> np.ndarray:
         """Each issue's additive contribution to each customer's log-odds, shape (n, issues)."""
-        self._check(X)
+        if not hasattr(self, "source_"):
+            raise NotFittedError("ChurnRiskModel is not fitted; call fit(X, y) first")
         flags = X.reindex(columns=self.issue_columns_, fill_value=0.0).to_numpy(dtype=float)
         effects = self.issue_effects_.to_numpy(dtype=float)
         return np.asarray(flags * effects[None, :], dtype=float)
