@@ -458,14 +458,14 @@ def _keyword_labels(
     rules = _keyword_model(taxonomy_file, _mtime(taxonomy_file))
     for frame in batches:
         texts = frame["text"].fillna("").astype(str).reset_index(drop=True)
-        detected = rules.transform(texts, ties=True)
+        detected = rules.transform(texts, ties=True, topic_texts=True)
         yield _plain(
             pd.DataFrame(
                 {
                     _ROW: frame[_ROW].to_numpy(dtype="int64"),
                     "customer_id": frame["customer_id"].to_numpy(dtype=object),
                     "timestamp": frame["timestamp"].to_numpy(dtype=object),
-                    _TOPIC_TEXT: np.asarray(rules.topic_texts(texts), dtype=object),
+                    _TOPIC_TEXT: detected["topic_text"].to_numpy(dtype=object),
                     "root_cause": detected["root_cause"].to_numpy(dtype=object),
                     "secondary_root_cause": detected["secondary_root_cause"].to_numpy(dtype=object),
                 }
