@@ -240,7 +240,13 @@ def _reason_per_row(row: pd.Series) -> str:
     return "; ".join(parts)
 
 
-def test_why_matches_the_reason_written_row_by_row() -> None:
+@pytest.mark.parametrize("few_rows", [0, 10**9], ids=["coded", "row-by-row"])
+def test_why_matches_the_reason_written_row_by_row(
+    few_rows: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cximpact.exposure import _table
+
+    monkeypatch.setattr(_table, "_FEW_ROWS", few_rows)  # both paths of why()
     summary = customer_signal_summary(_signals(5)).rename(columns={"root_cause": "issue"})
     summary.loc[summary.index[:3], ["contacts", "mean_sentiment"]] = np.nan  # unmatched rows
     summary.loc[summary.index[:3], "competitors"] = np.nan

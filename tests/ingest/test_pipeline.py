@@ -180,6 +180,36 @@ def test_identifiers_that_are_personal_data_are_pseudonymised_consistently(
     assert store.read("interactions").loc[0, "customer_id"] == customer_id
 
 
+def test_pseudonymise_value_by_value_equals_the_column_path(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from cximpact.ingest import pipeline
+
+    ids = pd.Series(
+        [
+            "C00123",
+            "john.doe@example.com",
+            None,
+            "",
+            "+44 20 7946 0958",
+            "555-867-5309",
+            "4111 1111 1111 1111",
+            "bench-r1000-17",
+            "123-45-6789",
+            "john.doe@example.com",
+            "GB82 WEST 1234 5698 7654 32",
+            "order 2026-01-01",
+        ],
+        dtype=object,
+    )
+    few = pipeline.pseudonymise(ids, "US")
+    monkeypatch.setattr(pipeline, "_FEW_IDS", 0)  # the column path (redact_series)
+    whole = pipeline.pseudonymise(ids, "US")
+    pd.testing.assert_series_equal(few, whole)
+    assert few.iloc[1].startswith("pii:") and few.iloc[1] == few.iloc[9]
+    assert few.iloc[0] == "C00123" and few.iloc[7] == "bench-r1000-17"
+
+
 def test_quarantine_keeps_only_contract_columns_and_dedupes_reexports(
     store: AnalyticsStore, tmp_path: Path
 ) -> None:

@@ -11,7 +11,7 @@ import pytest
 
 from cximpact.exposure.issues import compute_exposure, customer_signal_summary, issue_flags
 from cximpact.risk.model import customer_features
-from cximpact.service import scoring
+from cximpact.service import _rows
 from cximpact.service.scoring import SignalRows
 
 from .conftest import Running
@@ -93,7 +93,7 @@ def test_incremental_issue_totals_equal_a_full_recompute(
     running: Running, compact: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     if compact:  # merge the recent rows into a new base after every batch
-        monkeypatch.setattr(scoring, "_COMPACT_MIN", 1)
+        monkeypatch.setattr(_rows, "_COMPACT_MIN", 1)
     scorer = running.app.state.services.ingestor.scorer
     view = scorer.first_view(1)
     texts = [
@@ -158,3 +158,12 @@ def test_signal_rows_take_and_add_as_a_frame_would() -> None:
     assert sorted(history["interaction_id"]) == ["i0", "i1", "i2", "i5", "i6"]  # d's and a's
     assert sorted(moved) == ["a"]
     assert sorted(rest.frame()["interaction_id"]) == ["i3", "i4", "i7"]
+
+
+def test_isin_equals_pandas_isin_on_strings_objects_and_missing_values() -> None:
+    arrow = pd.Series(["a", "b", None, "c", "a"], dtype="str")
+    objects = pd.Series(["a", 1, None, "c", "a"], dtype=object)
+    for column in (arrow, objects, pd.Index(arrow)):
+        for wanted in (["a", "c"], {"b"}, np.array(["c", "zz"], dtype=object), [], [None, "a"]):
+            expected = pd.Series(column).isin(list(wanted)).to_numpy()
+            np.testing.assert_array_equal(_rows.isin(column, wanted), expected)

@@ -85,9 +85,9 @@ def signal_summary(
     # which spares pandas hashing them again.
     by_group = pd.Categorical.from_codes(group, categories=pd.RangeIndex(count))
     floats = pd.DataFrame({"cost": cost, "sentiment": column("sentiment")})
-    exact = floats.groupby(pd.Series(by_group), observed=False).agg(
-        handling_cost=("cost", "sum"), mean_sentiment=("sentiment", "mean")
-    )
+    grouped = floats.groupby(pd.Series(by_group), observed=False)  # no named-aggregation pass
+    handling_cost = grouped["cost"].sum().to_numpy()
+    mean_sentiment = grouped["sentiment"].mean().to_numpy()
     negative = (signals["sentiment_label"] == "negative").to_numpy(dtype=bool)[position]
     named = (signals["competitors"].fillna("") != "").to_numpy(dtype=bool)[position]
     summary = pd.DataFrame(
@@ -96,8 +96,8 @@ def signal_summary(
             "root_cause": gather(pd.Series(topic_names), keys % width),
             "contacts": np.bincount(group, minlength=count).astype("int64"),
             "repeat_contacts": count_of("repeat_contact"),
-            "handling_cost": exact["handling_cost"].to_numpy(),
-            "mean_sentiment": exact["mean_sentiment"].to_numpy(),
+            "handling_cost": handling_cost,
+            "mean_sentiment": mean_sentiment,
             "negative_contacts": np.bincount(group[negative], minlength=count).astype("int64"),
             "escalations": count_of("escalation"),
             "churn_language": count_of("churn_language"),

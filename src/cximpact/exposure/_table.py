@@ -38,6 +38,8 @@ IntArray = NDArray[np.intp]
 FloatArray = NDArray[np.float64]
 #: Mixed-radix keys are re-coded before their range would pass this.
 _KEY_LIMIT = 2**62
+#: Rows up to which :func:`why` writes each row's reason directly (a dict of the distinct ones).
+_FEW_ROWS = 2_000
 
 
 class Pairs:
@@ -173,15 +175,12 @@ def why(long: pd.DataFrame, issue: tuple[IntArray, NDArray[np.object_]] | None =
     issue
         Codes and names of the ``issue`` column when the caller has them (saves hashing it).
     """
+    if issue is None and len(long) <= _FEW_ROWS:
+        return _why_rows(long)
     contacts = long["contacts"].fillna(0).astype(int).to_numpy()
     contact_codes, contact_values = _small_codes(contacts)
     issue_codes, issue_names = issue if issue is not None else _texts(long["issue"])
-    flags = (
-        (_number(long["repeat_contacts"]) > 0).astype(np.intp)
-        + 2 * (_number(long["escalations"]) > 0)
-        + 4 * (_number(long["churn_language"]) > 0)
-        + 8 * (_number(long["mean_sentiment"]) < -0.3)
-    )
+    flags = _flag_bits(long)
     texts = [_texts(long[c]) for c in ("escalation_phrase", "churn_phrase", "competitors")]
     parts: list[tuple[IntArray, int]] = [
         (contact_codes, len(contact_values)),
@@ -198,6 +197,41 @@ def why(long: pd.DataFrame, issue: tuple[IntArray, NDArray[np.object_]] | None =
         said = [t[c[row]] for c, t in texts]
         reasons[k] = _reason(int(contacts[row]), str(issue_names[issue_codes[row]]), bits, said)
     return reasons[codes]
+
+
+def _flag_bits(long: pd.DataFrame) -> Any:
+    """The four flags of each row as the bits of one integer (see :func:`_reason`)."""
+    return (
+        (_number(long["repeat_contacts"]) > 0).astype(np.intp)
+        + 2 * (_number(long["escalations"]) > 0)
+        + 4 * (_number(long["churn_language"]) > 0)
+        + 8 * (_number(long["mean_sentiment"]) < -0.3)
+    )
+
+
+def _plain_texts(column: pd.Series) -> list[str]:
+    """``column.fillna("").astype(str)`` as a list (missing and empty values ``""``)."""
+    said = _said(column)
+    values = column.to_numpy(dtype=object)
+    return [str(v) if ok else "" for v, ok in zip(values, said, strict=True)]
+
+
+def _why_rows(long: pd.DataFrame) -> Any:
+    """:func:`why` for a few rows (the live path's batches): the same reasons, one per row
+    from the row's own fields, without coding and combining every column first."""
+    contacts = long["contacts"].fillna(0).astype(int).to_numpy().tolist()
+    bits = _flag_bits(long).tolist()
+    names = ("issue", "escalation_phrase", "churn_phrase", "competitors")
+    issue, escalation, leaving, competitors = (_plain_texts(long[c]) for c in names)
+    reasons = np.empty(len(long), dtype=object)
+    seen: dict[tuple[Any, ...], str] = {}
+    keys = zip(contacts, issue, bits, escalation, leaving, competitors, strict=True)
+    for row, key in enumerate(keys):
+        reason = seen.get(key)
+        if reason is None:
+            reason = seen[key] = _reason(key[0], key[1], key[2], list(key[3:]))
+        reasons[row] = reason
+    return reasons
 
 
 def _reason(contacts: int, issue: str, bits: int, said: list[str]) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -13,7 +14,7 @@ from cximpact.errors import ConfigError
 from cximpact.ingest.contracts import Contract, get_contract
 from cximpact.ingest.mapping import ColumnMapping, apply_mapping, load_mapping
 from cximpact.ingest.readers import read_records
-from cximpact.ingest.redact import redact_series
+from cximpact.ingest.redact import redact_series, redact_text
 from cximpact.ingest.validate import check_columns, validate_rows
 from cximpact.settings import Settings
 from cximpact.store.analytics import AnalyticsStore
@@ -105,13 +106,28 @@ def pseudonymise(values: pd.Series, region: str) -> pd.Series:
     still work while the address itself is never stored.
     """
     text = values.fillna("").astype(str)
-    personal = redact_series(text, region=region) != text
+    if len(text) <= _FEW_IDS:  # value by value, remembered: customer ids recur across batches
+        found = [_is_personal(value, region) for value in text.tolist()]
+        personal = pd.Series(found, index=text.index, dtype=bool)
+    else:
+        personal = redact_series(text, region=region) != text
     if not personal.any():
         return values
     hashed = ["pii:" + hashlib.sha256(v.encode("utf-8")).hexdigest()[:16] for v in text[personal]]
     out = values.copy()
     out[personal] = hashed
     return out
+
+
+_FEW_IDS = 4096
+"""Identifier columns up to this long are checked value by value through :func:`_is_personal`."""
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _is_personal(value: str, region: str) -> bool:
+    """Whether an identifier holds personal data: redacting it changes it (as
+    ``redact_series``, which redacts each value on its own)."""
+    return redact_text(value, region=region) != value
 
 
 def _redact_fields(accepted: pd.DataFrame, contract: Contract, region: str) -> pd.DataFrame:

@@ -17,6 +17,7 @@ from typing import Any
 
 from cximpact.exposure.issues import ExposureResult
 from cximpact.flow import case_fields, material_issues_of
+from cximpact.service._rows import isin
 from cximpact.service.scoring import LiveScorer, LiveView
 from cximpact.settings import Settings
 from cximpact.store.state import StateStore
@@ -67,7 +68,7 @@ class CaseRefresher:
         """
         marked = set(after.touched)
         if self.settings.strategy_preset == "balanced":
-            issues = after.issues[after.issues["issue"].isin(after.touched)]
+            issues = after.issues[isin(after.issues["issue"], after.touched)]
             marked = set(material_issues_of(issues, self.settings)["issue"])
         with self._dirty_lock:
             self._dirty |= {str(i) for i in marked}

@@ -25,6 +25,7 @@ from cximpact.ingest.contracts import Contract, get_contract
 from cximpact.ingest.pipeline import IngestReport, _redact_fields, pseudonymise
 from cximpact.ingest.redact import redact_series
 from cximpact.ingest.validate import check_columns, validate_rows
+from cximpact.service._rows import isin
 from cximpact.settings import Settings
 from cximpact.store.analytics import AnalyticsStore
 
@@ -213,7 +214,7 @@ def prepare_frames(
     changed = new | differs
     existed = set(accepted[contract.key].astype(str)) - new if len(accepted) else set()
     reports = _reports(kind, source, frames, keys, quarantined, existed, changed)
-    rows = accepted[accepted[contract.key].astype(str).isin(changed)] if changed else accepted[:0]
+    rows = accepted[isin(accepted[contract.key].astype(str), changed)] if changed else accepted[:0]
     return PreparedGroup(
         kind,
         source,
@@ -247,7 +248,7 @@ def write_group(store: AnalyticsStore, prepared: PreparedGroup) -> None:
     written = prepared.new | prepared.differs
     rows = prepared.accepted
     if written and len(rows):
-        rows = rows[rows[key].astype(str).isin(list(written)).to_numpy()]
+        rows = rows[isin(rows[key].astype(str), written)]
     batch = rows.assign(_source=prepared.source, _ingested_at=now)
     bad = prepared.quarantined.assign(
         kind=kind, source=prepared.source, file_sha256="", quarantined_at=now
@@ -323,8 +324,8 @@ def _reports(
     bad_rules = quarantined["rule"].to_numpy() if len(quarantined) else np.array([], dtype=object)
     ok = np.ones(len(keys), dtype=bool)
     ok[bad_rows] = False
-    was = keys.isin(list(existed)).to_numpy()  # once for the group, sliced per request
-    new = keys.isin(list(changed)).to_numpy()
+    was = isin(keys, existed)  # once for the group, sliced per request
+    new = isin(keys, changed)
     out = []
     for i in range(len(frames)):
         lo, hi = int(bounds[i]), int(bounds[i + 1])
