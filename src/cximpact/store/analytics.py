@@ -135,9 +135,12 @@ class AnalyticsStore(Closing):
             before = self._count(kind)
             self.con.register("_batch", batch)
             cols = ", ".join(f'"{name}"' for name in contract.names)
+            # stored rows are compared only where their key is in the batch: hashing every
+            # column of the whole table made each incremental ingest O(table)
             changed = (
                 f'SELECT "{key}" FROM (SELECT {cols} FROM _batch '
-                f'WHERE "{key}" IN (SELECT "{key}" FROM {kind}) EXCEPT SELECT {cols} FROM {kind})'
+                f'WHERE "{key}" IN (SELECT "{key}" FROM {kind}) EXCEPT SELECT {cols} FROM {kind} '
+                f'WHERE "{key}" IN (SELECT "{key}" FROM _batch))'
             )
             updated = self._scalar(f"SELECT count(*) FROM ({changed})")
             self._run(f'DELETE FROM {kind} WHERE "{key}" IN ({changed})')
