@@ -8,6 +8,7 @@ bundled static files. Every error leaves as ``{"error": {"status", "type", "mess
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -190,12 +191,26 @@ class NatsSource:
     workers: int = 2
 
 
+def _settle_garbage_collector() -> None:
+    """Keep Python's cyclic garbage collector off the answer path of a long-running server.
+
+    What exists once the service has started (the modules, the analysis and its frames) is
+    moved out of the collector's sight (:func:`gc.freeze`), and the youngest generation is
+    collected less often: a full collection otherwise walks every object the analysis holds,
+    a pause that lands on whichever request happens to allocate then.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(20_000, 20, 50)
+
+
 def create_app(
     settings: Settings,
     *,
     refit: bool = True,
     start_writer: bool = True,
     nats_source: NatsSource | None = None,
+    settle_gc: bool = False,
 ) -> FastAPI:
     """Build the service for ``settings``.
 
@@ -209,6 +224,11 @@ def create_app(
         Start the writer when the app starts (its lifespan); tests may drive it themselves.
     nats_source : NatsSource, optional
         Also consume interactions from this JetStream subject while the app runs.
+    settle_gc : bool, optional
+        Once started, freeze what exists and collect the young generation less often
+        (:func:`_settle_garbage_collector`): for the one long-running server process
+        (``cximpact serve``), not for apps built in a test process (frozen objects are never
+        collected). At 250/s it took p99 from 240 to 148 ms (``bench_service.py``).
 
     Returns
     -------
@@ -234,6 +254,8 @@ def create_app(
         owner = start_writer and not services.ingestor.running
         if owner:
             services.ingestor.start(refit=refit)
+            if settle_gc:
+                _settle_garbage_collector()
         stop = asyncio.Event()
         consumer = None
         if nats_source is not None:
