@@ -24,10 +24,12 @@ def restore_gc() -> Iterator[None]:
     sys.setswitchinterval(interval)
 
 
-def _started(enterprise_dir: Path, tmp_path: Path, *, settle_gc: bool) -> tuple[int, int, float]:
+def _started(
+    enterprise_dir: Path, tmp_path: Path, *, settle_interpreter: bool
+) -> tuple[int, int, float]:
     db = tmp_path / "cx.duckdb"
     shutil.copy(enterprise_dir / "base.duckdb", db)
-    app = create_app(load_settings(db=db), refit=False, settle_gc=settle_gc)
+    app = create_app(load_settings(db=db), refit=False, settle_interpreter=settle_interpreter)
     with TestClient(app):
         return gc.get_freeze_count(), gc.get_threshold()[0], sys.getswitchinterval()
 
@@ -35,7 +37,7 @@ def _started(enterprise_dir: Path, tmp_path: Path, *, settle_gc: bool) -> tuple[
 def test_serve_hands_the_gil_over_sooner_and_freezes_what_startup_built(
     enterprise_dir: Path, tmp_path: Path, restore_gc: None
 ) -> None:
-    frozen, young, interval = _started(enterprise_dir, tmp_path, settle_gc=True)
+    frozen, young, interval = _started(enterprise_dir, tmp_path, settle_interpreter=True)
     assert frozen > 0
     assert young == 20_000
     assert interval == pytest.approx(GIL_SWITCH_SECONDS)
@@ -45,7 +47,7 @@ def test_apps_built_elsewhere_leave_the_collector_alone(
     enterprise_dir: Path, tmp_path: Path, restore_gc: None
 ) -> None:
     before, interval_before = gc.get_threshold(), sys.getswitchinterval()
-    frozen, young, interval = _started(enterprise_dir, tmp_path, settle_gc=False)
+    frozen, young, interval = _started(enterprise_dir, tmp_path, settle_interpreter=False)
     assert frozen == 0
     assert young == before[0]
     assert interval == interval_before

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -310,11 +311,7 @@ def compute_exposure(
         long["why"] = _why(long)
         ordered = long.sort_values(["issue", "value"], ascending=[True, False])
         return ExposureResult(_rank_issues(long, model, intervals), ordered, risk)
-    found = matches
-
-    def position() -> np.ndarray:
-        return found.positions(has)
-
+    position = partial(matches.positions, has)
     table = CustomerTable(X.index, issues, vals, p_full, allocated, has, summary, position)
     if all(c in summary and summary[c].dtype.kind in "iuf" for c in SUMMED):
         grouped = issue_totals(issues, cols, pair_value, dollars, summary, matches)

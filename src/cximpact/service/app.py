@@ -224,7 +224,7 @@ def create_app(
     refit: bool = True,
     start_writer: bool = True,
     nats_source: NatsSource | None = None,
-    settle_gc: bool = False,
+    settle_interpreter: bool = False,
 ) -> FastAPI:
     """Build the service for ``settings``.
 
@@ -238,7 +238,7 @@ def create_app(
         Start the writer when the app starts (its lifespan); tests may drive it themselves.
     nats_source : NatsSource, optional
         Also consume interactions from this JetStream subject while the app runs.
-    settle_gc : bool, optional
+    settle_interpreter : bool, optional
         Once started, tune the interpreter for latency (:func:`_settle_interpreter`: shorter
         GIL switch interval, startup objects frozen for the garbage collector): for the one
         long-running server process (``cximpact serve``), not for apps built in a test
@@ -268,7 +268,7 @@ def create_app(
         owner = start_writer and not services.ingestor.running
         if owner:
             services.ingestor.start(refit=refit)
-            if settle_gc:
+            if settle_interpreter:
                 _settle_interpreter()
         stop = asyncio.Event()
         consumer = None

@@ -42,7 +42,7 @@ def serve(
 
     settings = load_settings(db=db)
     source = NatsSource(nats_url, subject, workers=workers) if nats_url else None
-    app = create_app(settings, refit=refit, nats_source=source, settle_gc=True)
+    app = create_app(settings, refit=refit, nats_source=source, settle_interpreter=True)
     uvicorn.run(
         app,
         host=host or settings.service_host,

@@ -66,6 +66,7 @@ def compute_signals(
     """
     model = _keyword_model(taxonomy_file, _mtime(taxonomy_file))
     texts = interactions["text"].fillna("").astype(str)
+    stamps = pd.to_datetime(interactions["timestamp"]).to_numpy()
     self_training = topic_model is None and self_train is not False
     detected = model.transform(texts.reset_index(drop=True), ties=True, topic_texts=self_training)
     if topic_model is not None:
@@ -84,11 +85,7 @@ def compute_signals(
         if isinstance(self_train, SelfTrainedTopics):  # fitted elsewhere: the Spark engine
             topics, learned, secondary = self_train.resolve(*rules)
         else:
-            threads = Threads(
-                interactions["customer_id"].to_numpy(),
-                pd.to_datetime(interactions["timestamp"]).to_numpy(),
-                repeat_contact_days,
-            )
+            threads = Threads(interactions["customer_id"].to_numpy(), stamps, repeat_contact_days)
             topics, learned, secondary = SelfTrainedTopics().fit_resolve(*rules, threads)
         detected["root_cause"] = topics
         detected["root_cause_confidence"] = learned.fillna(detected["root_cause_confidence"])
@@ -97,7 +94,7 @@ def compute_signals(
         {
             "interaction_id": interactions["id"].to_numpy(),
             "customer_id": interactions["customer_id"].to_numpy(),
-            "timestamp": pd.to_datetime(interactions["timestamp"]).to_numpy(),
+            "timestamp": stamps,
             "channel": interactions["channel"].to_numpy(),
             "handling_cost": interactions["handling_cost"]
             .astype(float)

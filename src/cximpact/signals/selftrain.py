@@ -23,11 +23,10 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
 from cximpact.errors import ConfigError, NotFittedError
+from cximpact.signals.keywords import OTHER
 from cximpact.signals.repeat import thread_topics
 
 __all__ = ["SelfTrainedTopics", "Threads", "self_train_topics"]
-
-OTHER = "other"
 
 
 @dataclass(frozen=True)
@@ -128,7 +127,8 @@ class SelfTrainedTopics:
     ) -> sparse.csr_matrix | None:
         """Fit; return the features of ``texts`` (None when there is nothing to learn)."""
         keyword = keyword_topics.to_numpy(dtype=object)
-        single = secondary.fillna("").to_numpy(dtype=object) == ""
+        second = secondary.fillna("").to_numpy(dtype=object)
+        single = second == ""
         counts = pd.Series(keyword).value_counts()
         learnable = sorted(set(counts[counts >= self.min_examples].index) - {OTHER})
         self.vectorizer_: Any = None
@@ -140,7 +140,7 @@ class SelfTrainedTopics:
         train = np.isin(keyword, learnable) & single
         target = keyword
         if threads is not None:
-            borrowed = threads.topics_of(keyword, secondary.fillna("").to_numpy(dtype=object))
+            borrowed = threads.topics_of(keyword, second)
             extra = (keyword == OTHER) & np.isin(borrowed, learnable)
             target = np.where(extra, borrowed, keyword)
             train |= extra
