@@ -36,17 +36,22 @@ __all__ = [
 # -- medium term ---------------------------------------------------------------------------
 
 
-def _book_value(
-    inputs: MetricInputs, windows: Sequence[Window], keys: pd.Series
-) -> list[WindowValue]:
-    """Total customer value of the customers active at each window's end, by ``keys``."""
+def _customer_value(inputs: MetricInputs) -> pd.Series:
+    """Each customer's value (order of ``inputs.customers``; NaN where none is stored)."""
     _need(
         inputs.customer_values,
         ["customer_id", "value"],
         "the customer_values table (`cximpact run`)",
     )
     value = inputs.customers["id"].map(inputs.customer_values.set_index("customer_id")["value"])
-    value = value.astype(float).fillna(0.0)
+    return value.astype(float)
+
+
+def _book_value(
+    inputs: MetricInputs, windows: Sequence[Window], keys: pd.Series
+) -> list[WindowValue]:
+    """Total customer value of the customers active at each window's end, by ``keys``."""
+    value = _customer_value(inputs).fillna(0.0)
     churn = _churn_dates(inputs).to_numpy()
     started = pd.to_datetime(inputs.customers["start_date"]).to_numpy()
     out = []
@@ -85,13 +90,7 @@ def high_value_retention(
     inputs: MetricInputs, windows: Sequence[Window], a: Assumptions
 ) -> list[WindowValue]:
     """High-value customers active at start still active at end / those active at start."""
-    _need(
-        inputs.customer_values,
-        ["customer_id", "value"],
-        "the customer_values table (`cximpact run`)",
-    )
-    value = inputs.customers["id"].map(inputs.customer_values.set_index("customer_id")["value"])
-    value = value.astype(float)
+    value = _customer_value(inputs)
     high = (value >= value.quantile(1 - a.high_value_share)).to_numpy()
     churn = _churn_dates(inputs).to_numpy()
     started = pd.to_datetime(inputs.customers["start_date"]).to_numpy()

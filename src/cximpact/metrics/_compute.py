@@ -292,24 +292,16 @@ def cost_per_customer(
     segment = inputs.customers.set_index("id")["segment"]
     cost = _costs(frame, a)
     keys = frame["customer_id"].map(segment).fillna("unknown").astype(str)
-    out = []
+    result = np.full(len(windows), np.nan)
+    by: list[dict[str, float] | None] = []
     for k, w in enumerate(windows):
         active = _active(inputs, w.start, w.end)
         spent = cost[index == k].groupby(keys[index == k]).sum()
         counts = inputs.customers.loc[active, "segment"].astype(str).value_counts()
-        value = float(spent.sum()) / int(active.sum()) if active.any() else None
-        by = {s: float(spent.get(s, 0.0)) / int(n) for s, n in counts.items() if n > 0}
-        out.append(
-            WindowValue(
-                w.label,
-                w.start,
-                w.end,
-                value,
-                None if value is not None else "no active customers",
-                by if value is not None else None,
-            )
-        )
-    return out
+        if active.any():
+            result[k] = float(spent.sum()) / int(active.sum())
+        by.append({s: float(spent.get(s, 0.0)) / int(n) for s, n in counts.items() if n > 0})
+    return _values(windows, result, "no active customers", by)
 
 
 def _threads(contacts: pd.DataFrame, days: int) -> pd.DataFrame:
