@@ -27,9 +27,9 @@ send to the last answer, so the last requests' latency counts against it). A rat
 **sustained** when throughput is at least 90% of the offered rate, nothing was lost or refused,
 and latency did not grow during the step (median of the last quarter of requests under 1.5x
 the first quarter's: no backlog building up). The load generator runs on the same machine.
-Each step also reports the server process's CPU time per interaction (``/proc``, every
-thread): unlike latency it hardly depends on what else runs, so runs made under different load
-compare on it.
+Each step also reports the server's CPU time per interaction (``/proc``, every thread of the
+server process and of its worker processes): unlike latency it hardly depends on what else
+runs, so runs made under different load compare on it.
 
 Results are printed and saved to ``benchmarks/results/service.json``.
 """
@@ -103,16 +103,37 @@ def wait_ready(base: str, timeout: float = 600.0) -> float:
 
 
 def cpu_seconds(pid: int) -> float | None:
-    """CPU time (user + system, every thread) the server process used so far; None off Linux.
+    """CPU time (user + system, every thread) the server and its worker processes used so far;
+    None off Linux.
 
     Unlike latency it does not depend on what else runs on the machine, so it compares runs
-    made under different load.
+    made under different load. The keyword-signal workers are children of the server process.
     """
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return sum(_own_cpu(p) for p in (pid, *_children(pid)))
     except OSError:
         return None
+
+
+def _stat(pid: int) -> list[str]:
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def _own_cpu(pid: int) -> float:
+    fields = _stat(pid)
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if int(_stat(int(entry.name))[1]) == pid:
+                    found.append(int(entry.name))
+            except OSError:  # ended meanwhile
+                continue
+    return found
 
 
 def metrics(base: str, headers: dict[str, str]) -> dict[str, Any]:

@@ -13,8 +13,10 @@ the batch refit) goes through one :class:`Ingestor`. It runs a pipeline of threa
   them, waits until the write is durable, publishes a new immutable
   :class:`~cximpact.service.scoring.LiveView` (readers pick it up without locks), audits,
   answers the requests;
-* the **signals** thread computes the keyword signals of each round while it is written
-  (they depend on the taxonomy only; pyarrow's regular expressions release the GIL);
+* the **signals** thread has the keyword signals of each round computed while it is written
+  (they depend on the taxonomy only), on a worker process by default
+  (:class:`~cximpact.service._signals.SignalComputer`: they are the largest share of the
+  path's CPU, and there they do not compete for the server's GIL);
 * the **cases** thread opens or refreshes the cases of the issues that moved, off the path
   that answers requests.
 
@@ -49,10 +51,10 @@ from cximpact.ingest.contracts import get_contract
 from cximpact.ingest.pipeline import IngestReport
 from cximpact.ingest.validate import check_columns
 from cximpact.service._cases import CASE_REFRESH_SECONDS, CaseRefresher
+from cximpact.service._signals import SignalComputer
 from cximpact.service.batching import prepare_frames, rounds, write_group
-from cximpact.service.scoring import LiveScorer, LiveView, find_interaction, interaction_signals
+from cximpact.service.scoring import LiveScorer, LiveView, find_interaction
 from cximpact.settings import Settings
-from cximpact.signals.keywords import KeywordSignals, load_taxonomy
 from cximpact.store.analytics import DERIVED_TABLES, AnalyticsStore
 from cximpact.store.state import StateStore
 
@@ -191,7 +193,9 @@ class Ingestor(CaseRefresher):
         )
         self._cases = threading.Thread(target=self._case_loop, name="cximpact-cases", daemon=True)
         # keyword signals depend on the taxonomy only: computed while the rows are written
-        self._keywords = KeywordSignals(load_taxonomy(settings.taxonomy_file)).fit()
+        self._signals = SignalComputer(
+            settings.taxonomy_file, settings.handling_cost, settings.service_signal_processes
+        )
         self._signal_jobs: queue.Queue[tuple[pd.DataFrame, Future[pd.DataFrame]] | None]
         self._signal_jobs = queue.Queue()
         self._signaller = threading.Thread(
@@ -212,12 +216,14 @@ class Ingestor(CaseRefresher):
     def start(self, *, refit: bool = True) -> None:
         """Start the threads; refit first when the store holds data (and ``refit``)."""
         has_data = self.store.count("interactions") and self.store.count("customers")
+        self._signals.start()
         self._writer.start()
         self._signaller.start()
         self._scoring.start()
         self._cases.start()
         if refit and has_data:
             self.refit(actor="system:startup")
+        self._signals.wait_ready()  # started meanwhile: the first batch does not wait for it
 
     @property
     def running(self) -> bool:
@@ -237,6 +243,7 @@ class Ingestor(CaseRefresher):
         if self._signaller.is_alive():
             self._signal_jobs.put(None)
             self._signaller.join()
+        self._signals.stop()
         try:
             self._persist()
         finally:
@@ -504,11 +511,7 @@ class Ingestor(CaseRefresher):
                 jobs.append(more)
             try:
                 frames = [frame for frame, _ in jobs]
-                rows = interaction_signals(
-                    self._keywords,
-                    pd.concat(frames, ignore_index=True),
-                    self.settings.handling_cost,
-                )
+                rows = self._signals(pd.concat(frames, ignore_index=True))
                 bounds = np.cumsum([0, *[len(frame) for frame in frames]])
                 for (_, future), lo, hi in zip(jobs, bounds[:-1], bounds[1:], strict=True):
                     future.set_result(rows.iloc[lo:hi].reset_index(drop=True))
