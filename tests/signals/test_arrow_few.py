@@ -1,22 +1,25 @@
-"""The few-texts regex path (Python's re) finds what pyarrow's RE2 finds, pattern by pattern."""
+"""The few-texts regex path (RE2 compiled once, text by text) finds what pyarrow's vectorised
+RE2 finds, pattern by pattern, for every pattern the built-in taxonomy generates."""
 
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from cximpact.signals import _arrow
 from cximpact.signals._arrow import (
     FEW,
     contains_match,
-    contains_match_few,
-    first_match_few,
+    count_matches,
+    first_match,
     replace_matches,
-    replace_matches_few,
 )
 from cximpact.signals.keywords import KeywordSignals, _normalise, load_taxonomy
+from cximpact.signals.sentiment import _NEGATIVE_EMOJI, _POSITIVE_EMOJI
 from cximpact.simulate import SimulationConfig, simulate
 
 HANDMADE = [
@@ -28,6 +31,7 @@ HANDMADE = [
     "never cancelling... actually I will cancel and go to comcast",
     "",
     "speak to a manager speak to a manager speak to a manager",
+    "caf\u00e9 \u2014 great \U0001f600 \U0001f621 service?! \u201cquoted\u201d",
 ]
 
 
@@ -44,7 +48,8 @@ def lower() -> pd.Series:
     return _normalise(raw)[1]
 
 
-def _patterns() -> list[re.Pattern[str]]:
+def _patterns() -> list[str]:
+    """Every pattern the keyword signals run, as sources."""
     model = KeywordSignals(load_taxonomy()).fit()
     found = [
         model.escalation_pattern_,
@@ -53,46 +58,103 @@ def _patterns() -> list[re.Pattern[str]]:
         model.churn_negated_pattern_,
         model.competitor_any_pattern_,
         *model.competitor_patterns_.values(),
+        *(p for p in model.topic_phrase_patterns_.values() if p is not None),
+        *(p for p in model.topic_word_patterns_.values() if p is not None),
     ]
     found += [p for p in (model.escalation_exclusion_pattern_, model.churn_exclusion_pattern_) if p]
-    return found
+    found += [model.phrase_span_pattern_] if model.phrase_span_pattern_ is not None else []
+    sentiment = model.sentiment_
+    cues = [cue for cue, _ in sentiment.cue_patterns_]
+    cues += [p for p in (sentiment.request_pattern_, sentiment.complaint_pattern_) if p]
+    return [p.pattern for p in found] + cues + [_POSITIVE_EMOJI, _NEGATIVE_EMOJI, "!", r"\?"]
 
 
 def _chunks(text: pd.Series) -> list[pd.Series]:
     return [text.iloc[i : i + FEW] for i in range(0, len(text), FEW)]
 
 
+def _both(monkeypatch: pytest.MonkeyPatch, text: pd.Series, pattern: str) -> list[tuple[Any, ...]]:
+    """Every function's answer through RE2 compiled once, then through pyarrow."""
+    answers = []
+    for few, long in ((len(text), 0), (0, 0)):  # every pattern compiled once; then none
+        with monkeypatch.context() as engine:
+            engine.setattr(_arrow, "FEW", few)
+            engine.setattr(_arrow, "LONG", long)
+            answers.append(
+                (
+                    replace_matches(text, pattern, " "),
+                    contains_match(text, pattern),
+                    count_matches(text, pattern),
+                    first_match(text, pattern),
+                )
+            )
+    return answers
+
+
 @pytest.mark.parametrize("index", range(len(_patterns())))
-def test_few_texts_match_as_pyarrow_does(lower: pd.Series, index: int) -> None:
+def test_few_texts_match_as_pyarrow_does(
+    lower: pd.Series, index: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     pattern = _patterns()[index]
     assert len(lower) > 3 * FEW
     for chunk in _chunks(lower):
-        expected = replace_matches(chunk, pattern.pattern, " ")
-        got = replace_matches_few(chunk, pattern, " ")
-        assert got.tolist() == expected.tolist()
-        assert got.index.equals(chunk.index)
-        np.testing.assert_array_equal(
-            contains_match_few(chunk, pattern), contains_match(chunk, pattern.pattern)
-        )
-        # more than FEW texts: pyarrow's extract, so the two paths are compared here
-        np.testing.assert_array_equal(
-            first_match_few(chunk, pattern),
-            first_match_few(pd.concat([chunk] * 2), pattern)[: len(chunk)],
-        )
+        few, many = _both(monkeypatch, chunk, pattern)
+        assert few[0].tolist() == many[0].tolist()
+        assert few[0].index.equals(chunk.index) and many[0].index.equals(chunk.index)
+        for got, expected in zip(few[1:], many[1:], strict=True):
+            np.testing.assert_array_equal(got, expected)
 
 
 def test_some_texts_raise_each_flag(lower: pd.Series) -> None:
     """The comparison above is not vacuous: the patterns do match and get replaced."""
     model = KeywordSignals(load_taxonomy()).fit()
     for pattern in (model.escalation_negated_pattern_, model.churn_negated_pattern_):
-        assert contains_match(lower, pattern.pattern).sum() > 5
-    found = [first_match_few(chunk, model.churn_pattern_) for chunk in _chunks(lower)]
+        assert contains_match(lower, pattern).sum() > 5
+    found = [first_match(chunk, model.churn_pattern_) for chunk in _chunks(lower)]
     assert sum(int((f != "").sum()) for f in found) > 5
+    billing = model.topic_word_patterns_["billing_error"]
+    assert billing is not None
+    assert sum(int(count_matches(c, billing).sum()) for c in _chunks(lower)) > 5
 
 
 def test_missing_texts_are_empty() -> None:
     pattern = re.compile(r"\bcancel\w*")
     text = pd.Series(["cancel it", None, "nothing"], dtype="string[pyarrow]")
-    assert replace_matches_few(text, pattern, " ").tolist() == ["  it", "", "nothing"]
-    assert contains_match_few(text, pattern).tolist() == [True, False, False]
-    assert first_match_few(text, pattern).tolist() == ["cancel", "", ""]
+    assert replace_matches(text, pattern, " ").tolist() == ["  it", "", "nothing"]
+    assert contains_match(text, pattern).tolist() == [True, False, False]
+    assert count_matches(text, pattern).tolist() == [1.0, 0.0, 0.0]
+    assert first_match(text, pattern).tolist() == ["cancel", "", ""]
+
+
+def test_a_replacement_with_group_references_is_refused() -> None:
+    with pytest.raises(ValueError, match="literal"):
+        replace_matches(pd.Series(["a"]), "a", r"\1")
+
+
+@pytest.mark.parametrize("pattern", [_POSITIVE_EMOJI, _NEGATIVE_EMOJI, "!", r"\?", r"\bcaf\w*"])
+def test_raw_unicode_texts_match_as_pyarrow_does(
+    pattern: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    raw = pd.Series(HANDMADE * 3 + ["\U0001f600\U0001f600 \U0001f621!!", None], dtype="str")
+    few, many = _both(monkeypatch, raw, pattern)
+    assert few[0].tolist() == many[0].tolist()
+    for got, expected in zip(few[1:], many[1:], strict=True):
+        np.testing.assert_array_equal(got, expected)
+    assert pattern == r"\?" or few[2].sum() > 0
+
+
+def test_few_texts_of_a_long_pattern_take_the_compiled_path(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Which engine runs (the equality above holds either way, so check the choice itself)."""
+    long_pattern = "(?:" + "|".join(f"word{i}" for i in range(60)) + ")"
+    assert len(long_pattern) >= _arrow.LONG
+    calls: list[str] = []
+    monkeypatch.setattr(
+        _arrow, "compiled", lambda source: calls.append(source) or re.compile(source)
+    )
+    text = pd.Series(["word7 and word59", "none"])
+    assert count_matches(text, long_pattern).tolist() == [2.0, 0.0]
+    assert count_matches(text, "word7").tolist() == [1.0, 0.0]  # short: pyarrow
+    assert count_matches(pd.concat([text] * FEW), long_pattern).sum() == 2 * FEW  # many
+    assert calls == [long_pattern]

@@ -1,42 +1,70 @@
-"""Regex work on texts through pyarrow's RE2 engine, shared by the signal modules.
+"""Regex work on texts with RE2: pyarrow for many texts, patterns compiled once for few.
 
 pyarrow is called directly rather than through ``Series.str``: pandas 3 parses every pattern
 with Python's regex parser on each call to decide whether RE2 can run it (about 3 ms per
 pattern and call), a fixed cost that dominated small (live) batches. Patterns must use only
 syntax RE2 and Python's :mod:`re` share.
 
-pyarrow compiles the pattern on every call too: for the long generated patterns (negations
-with a window of scope words, look-alike exclusions) that is 1-5 ms, however few the texts.
-The ``*_few`` variants take the pattern compiled once by :mod:`re` and, for at most
-:data:`FEW` texts, run it text by text (about 10-20 us a text); for more texts they defer
-to pyarrow. On the single-spaced ASCII texts the signals normalise to, with patterns that
-cannot match the empty string, both engines find the same leftmost-first matches (checked
-on every pattern of the built-in taxonomy in ``tests/signals``).
+pyarrow compiles the pattern on every call too: 1-6 ms for the long generated patterns (the
+taxonomy's multi-word phrases, negations with a window of scope words, look-alike
+exclusions), however few the texts, which made up most of the keyword signals' cost on a
+live batch of 100 texts. For at most :data:`FEW` texts and patterns of at least
+:data:`LONG` characters the functions here run the same engine, RE2, through its own Python
+binding (``google-re2``) with each pattern compiled once and kept (:func:`compiled`), text by
+text (1-5 us a text and pattern, plus a Python object per match); for more texts, or short
+patterns (cheap to compile, and some match every word), pyarrow's vectorised kernels win.
+Both paths are RE2, so they find the same matches (``tests/signals/test_arrow_few.py``
+checks every pattern of the built-in taxonomy). At 100 texts the keyword signals went from
+32 to 19 ms. Patterns must not match the empty string (the two count such matches
+differently).
 """
 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import re2
 
 __all__ = [
     "FEW",
     "arrow_strings",
+    "compiled",
     "contains_match",
-    "contains_match_few",
     "count_matches",
-    "first_match_few",
+    "first_match",
     "replace_matches",
-    "replace_matches_few",
 ]
 
-FEW = 64
-"""Most texts the ``*_few`` functions run through Python's :mod:`re` (more go to pyarrow)."""
+FEW = 256
+"""Most texts the functions run through RE2 compiled once, text by text (more go to pyarrow)."""
+
+LONG = 200
+"""Shortest pattern (characters) worth compiling once for few texts."""
+
+Pattern = str | re.Pattern[str]
+"""A regex as its source, or as compiled by :mod:`re` (only its source is used)."""
+
+
+@lru_cache(maxsize=4096)
+def compiled(pattern: str) -> Any:
+    """``pattern`` compiled by RE2 (``google-re2``), once per pattern and process."""
+    return re2.compile(pattern)
+
+
+def _source(pattern: Pattern) -> str:
+    return pattern if isinstance(pattern, str) else pattern.pattern
+
+
+def _once(text: pd.Series, source: str) -> Any:
+    """The compiled pattern when the few-texts path pays (:data:`FEW`, :data:`LONG`), else None."""
+    return compiled(source) if len(text) <= FEW and len(source) >= LONG else None
 
 
 def arrow_strings(text: pd.Series) -> pa.Array:
@@ -61,56 +89,50 @@ def arrow_strings(text: pd.Series) -> pa.Array:
     return pa.array(values, type=pa.large_string())
 
 
-def count_matches(text: pd.Series, pattern: str) -> npt.NDArray[np.float64]:
-    """Non-overlapping regex matches per text (RE2 through pyarrow)."""
-    counts = pc.count_substring_regex(arrow_strings(text), pattern)
+def count_matches(text: pd.Series, pattern: Pattern) -> npt.NDArray[np.float64]:
+    """Non-overlapping regex matches per text."""
+    source = _source(pattern)
+    if (regex := _once(text, source)) is not None:
+        return np.array([len(regex.findall(value)) for value in _plain(text)], dtype=np.float64)
+    counts = pc.count_substring_regex(arrow_strings(text), source)
     return np.asarray(counts, dtype=np.float64)
 
 
-def contains_match(text: pd.Series, pattern: str) -> npt.NDArray[np.bool_]:
-    """Whether each text matches a regex (RE2 through pyarrow)."""
-    return np.asarray(pc.match_substring_regex(arrow_strings(text), pattern), dtype=bool)
+def contains_match(text: pd.Series, pattern: Pattern) -> npt.NDArray[np.bool_]:
+    """Whether each text matches a regex."""
+    source = _source(pattern)
+    if (regex := _once(text, source)) is not None:
+        return np.array([regex.search(value) is not None for value in _plain(text)], dtype=bool)
+    return np.asarray(pc.match_substring_regex(arrow_strings(text), source), dtype=bool)
 
 
-def replace_matches(text: pd.Series, pattern: str, replacement: str) -> pd.Series:
-    """``pattern`` replaced by ``replacement`` in every text, as pyarrow-backed strings."""
-    replaced = pc.replace_substring_regex(arrow_strings(text), pattern, replacement)
-    return pd.Series(pd.arrays.ArrowStringArray(replaced), index=text.index)
+def replace_matches(text: pd.Series, pattern: Pattern, replacement: str) -> pd.Series:
+    """``pattern`` replaced by ``replacement`` in every text, as pyarrow-backed strings.
+
+    ``replacement`` is literal (no group references: the two paths write them differently).
+    """
+    source = _source(pattern)
+    if "\\" in replacement:
+        raise ValueError(f"replacement {replacement!r} must be literal (no backslashes)")
+    if (regex := _once(text, source)) is not None:
+        array = pa.array([regex.sub(replacement, v) for v in _plain(text)], type=pa.large_string())
+    else:
+        array = pc.replace_substring_regex(arrow_strings(text), source, replacement)
+    return pd.Series(pd.arrays.ArrowStringArray(array), index=text.index)
+
+
+def first_match(text: pd.Series, pattern: Pattern) -> npt.NDArray[np.object_]:
+    """The first match of ``pattern`` in each text, "" where there is none."""
+    source = _source(pattern)
+    if (regex := _once(text, source)) is not None:
+        found = [regex.search(value) for value in _plain(text)]
+        return np.array([m.group(0) if m else "" for m in found], dtype=object)
+    matched = pc.extract_regex(arrow_strings(text), f"(?P<phrase>{source})")
+    phrase = matched.field("phrase").fill_null("")
+    return np.asarray(phrase.to_numpy(zero_copy_only=False), dtype=object)
 
 
 def _plain(text: pd.Series) -> list[str]:
     """The texts as Python strings, missing values as "" (as :func:`arrow_strings`)."""
     values: list[str] = arrow_strings(text).to_pylist()
     return values
-
-
-def contains_match_few(text: pd.Series, pattern: re.Pattern[str]) -> npt.NDArray[np.bool_]:
-    """:func:`contains_match` with a compiled pattern; Python's :mod:`re` for few texts."""
-    if len(text) > FEW:
-        return contains_match(text, pattern.pattern)
-    return np.array([pattern.search(value) is not None for value in _plain(text)], dtype=bool)
-
-
-def replace_matches_few(text: pd.Series, pattern: re.Pattern[str], replacement: str) -> pd.Series:
-    """:func:`replace_matches` with a compiled pattern; Python's :mod:`re` for few texts.
-
-    ``replacement`` is literal (no group references: the engines write them differently).
-    """
-    if len(text) > FEW or "\\" in replacement:
-        return replace_matches(text, pattern.pattern, replacement)
-    replaced = [pattern.sub(lambda _: replacement, value) for value in _plain(text)]
-    array = pa.array(replaced, type=pa.large_string())
-    return pd.Series(pd.arrays.ArrowStringArray(array), index=text.index)
-
-
-def first_match_few(text: pd.Series, pattern: re.Pattern[str]) -> npt.NDArray[np.object_]:
-    """The first match of ``pattern`` in each text, "" where there is none.
-
-    Python's :mod:`re` for at most :data:`FEW` texts, else pyarrow's ``extract_regex``.
-    """
-    if len(text) > FEW:
-        matched = pc.extract_regex(arrow_strings(text), f"(?P<phrase>{pattern.pattern})")
-        phrase = matched.field("phrase").fill_null("")
-        return np.asarray(phrase.to_numpy(zero_copy_only=False), dtype=object)
-    found = [pattern.search(value) for value in _plain(text)]
-    return np.array([m.group(0) if m else "" for m in found], dtype=object)

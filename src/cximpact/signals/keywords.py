@@ -49,11 +49,9 @@ from cximpact.errors import ConfigError, ContractError, NotFittedError
 from cximpact.signals._arrow import (
     arrow_strings,
     contains_match,
-    contains_match_few,
     count_matches,
-    first_match_few,
+    first_match,
     replace_matches,
-    replace_matches_few,
 )
 from cximpact.signals.sentiment import LexiconSentiment
 
@@ -799,7 +797,7 @@ class KeywordSignals:
         text = lower[candidates]
         names = np.full(len(text), "", dtype=object)
         for name, pattern in self.competitor_patterns_.items():
-            mentioned = contains_match_few(text, pattern)
+            mentioned = contains_match(text, pattern)
             if not mentioned.any():
                 continue
             empty = names == ""
@@ -824,11 +822,11 @@ class KeywordSignals:
         found = np.full(len(lower), "", dtype=object)
         if not candidates.any():
             return candidates, found
-        text = lower[candidates]  # few texts: Python's re (pyarrow would compile the long
-        if exclusions is not None:  # negated pattern on every call, 1-5 ms)
-            text = replace_matches_few(text, exclusions, " ")
-        text = replace_matches_few(text, negated, " ")
-        first = first_match_few(text, phrases)
+        text = lower[candidates]  # few texts: the long negated pattern compiled once
+        if exclusions is not None:
+            text = replace_matches(text, exclusions, " ")
+        text = replace_matches(text, negated, " ")
+        first = first_match(text, phrases)
         flags = candidates.copy()
         flags[candidates] = first != ""
         found[candidates] = first
