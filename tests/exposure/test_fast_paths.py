@@ -349,3 +349,34 @@ def test_text_mask_equals_the_pandas_one() -> None:
     for column in (plain, with_na, plain.astype("str")):
         expected = (column.notna() & (column != "")).to_numpy(dtype=bool)
         np.testing.assert_array_equal(_said(column), expected)
+
+
+@pytest.mark.parametrize("case", ["plain", "missing", "no_text", "same_topic", "few", "one"])
+def test_few_signal_summary_equals_the_frame_summary(case: str) -> None:
+    """The summary of a few rows as arrays: the frame summary's groups, values and dtypes
+    (compensated float sums to the last bit; no phrase or competitor at all: columns of "")."""
+    from cximpact.exposure._summary import SUMMARY_COLUMNS, few_signal_summary
+
+    rng = np.random.default_rng(len(case))
+    signals = _signals(17, n={"few": 40, "one": 1}.get(case, 600), customers=50)
+    n = len(signals)
+    if case == "missing":  # missing values everywhere but in the customer ids
+        for column in ("sentiment", "handling_cost"):
+            signals.loc[rng.random(n) < 0.2, column] = np.nan
+        for column in ("root_cause", "secondary_root_cause", "competitors", "sentiment_label"):
+            signals.loc[rng.random(n) < 0.1, column] = None
+        signals.loc[rng.random(n) < 0.1, "competitors"] = " , "  # names nothing
+        signals["handling_cost"] *= 10.0 ** rng.integers(-8, 9, n)  # sums that round
+    if case == "no_text":
+        signals[["escalation_phrase", "churn_phrase", "competitors"]] = ""
+    if case == "same_topic":  # a secondary topic equal to the primary one
+        signals["secondary_root_cause"] = signals["root_cause"]
+    if case == "one":
+        signals["root_cause"] = "billing_error"
+    expected = customer_signal_summary(signals)
+    few = few_signal_summary({c: signals[c].to_numpy() for c in signals.columns})
+    pairs = list(zip(expected["customer_id"], expected["root_cause"], strict=True))
+    assert set(few.groups) == set(pairs)
+    got = pd.DataFrame(few.columns(pairs))
+    want = expected[list(SUMMARY_COLUMNS)].reset_index(drop=True)
+    pd.testing.assert_frame_equal(got, want, check_exact=True)

@@ -124,3 +124,29 @@ def test_signal_covariates_summarise_what_each_customer_said() -> None:
     assert out.loc["a", "signal:negative_share"] == 0.5
     assert out.loc["a", "signal:repeat_contacts"] == pytest.approx(np.log(2))
     assert out.loc["b", "signal:contacts"] == pytest.approx(np.log(2))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_few_signal_covariates_equal_signal_covariates(seed: int) -> None:
+    """The array variant gives each customer the frame function's numbers (missing ids left
+    out, missing labels and competitors counted as not said)."""
+    from cximpact.risk.model import SIGNAL_COLUMNS, few_signal_covariates, signal_covariates
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 300))
+    signals = pd.DataFrame(
+        {
+            "customer_id": pd.Series(rng.choice(["a", "b", "c", "d", None], n), dtype="str"),
+            "competitors": pd.Series(rng.choice(["", "acme", None, " "], n), dtype="str"),
+            "sentiment_label": pd.Series(rng.choice(["negative", "neutral", None], n), dtype="str"),
+            "escalation": rng.random(n) < 0.2,
+            "churn_language": rng.random(n) < 0.1,
+            "repeat_contact": rng.random(n) < 0.3,
+        }
+    )
+    expected = signal_covariates(signals)
+    got = few_signal_covariates({c: signals[c].to_numpy() for c in signals.columns})
+    assert list(expected.columns) == list(SIGNAL_COLUMNS)
+    assert set(got) == set(expected.index)
+    for customer, row in got.items():
+        np.testing.assert_array_equal(row, expected.loc[customer].to_numpy())

@@ -157,3 +157,48 @@ def test_bad_window_raises(days: object) -> None:
     contacts = frame([("c1", "2024-01-01", "billing_error")])
     with pytest.raises(ConfigError, match="days"):
         mark_repeat_contacts(contacts, days=days)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_repeat_contact_flags_equal_the_frame_marking(seed: int) -> None:
+    """The array variant marks what the frame function marks: missing customers, causes and
+    timestamps, ``other`` and empty causes, contacts exactly at the window's edge, several at
+    one instant, either timestamp unit and either string dtype."""
+    from cximpact.signals.repeat import repeat_contact_flags
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(0, 200))
+    days = int(rng.integers(1, 15))
+    customer = rng.choice(np.array(["c1", "c2", "c3", None], dtype=object), n)
+    cause = rng.choice(np.array(["billing", "outage", "other", "", None], dtype=object), n)
+    # whole days and half days apart: many gaps of exactly the window, and ties
+    offsets = pd.to_timedelta(rng.integers(0, 4 * days, n) * 12, unit="h")
+    stamps = pd.Series(pd.Timestamp("2024-01-01") + offsets)
+    stamps[rng.random(n) < 0.05] = pd.NaT
+    dtype = "str" if seed % 2 else object
+    contacts = pd.DataFrame(
+        {
+            "customer_id": pd.Series(customer, dtype=dtype),
+            "timestamp": stamps.astype("datetime64[ns]" if seed % 3 else "datetime64[us]"),
+            "root_cause": pd.Series(cause, dtype=dtype),
+        }
+    )
+    expected = mark_repeat_contacts(contacts, days=days).to_numpy()
+    got = repeat_contact_flags(
+        contacts["customer_id"].to_numpy(),
+        contacts["timestamp"].to_numpy(),
+        contacts["root_cause"].to_numpy(),
+        days,
+    )
+    np.testing.assert_array_equal(got, expected)
+
+
+def test_repeat_contact_flags_check_their_inputs() -> None:
+    from cximpact.signals.repeat import repeat_contact_flags
+
+    one = np.array(["c1"], dtype=object)
+    stamps = np.array(["2024-01-01"], dtype="datetime64[us]")
+    with pytest.raises(ConfigError):
+        repeat_contact_flags(one, stamps, one, 0)
+    with pytest.raises(ContractError):
+        repeat_contact_flags(one, np.array([1]), one, 14)

@@ -13,6 +13,9 @@ Two sources, always named in the output (``risk_source``):
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
@@ -22,14 +25,25 @@ from cximpact.errors import NotFittedError
 
 __all__ = [
     "PRIOR_ATTRIBUTABLE_SHARE",
+    "SIGNAL_COLUMNS",
     "ChurnRiskModel",
     "customer_features",
+    "few_signal_covariates",
     "signal_covariates",
 ]
 
 #: Share of churners with a serious problem who would stay if the problem were gone (1 in 5).
 PRIOR_ATTRIBUTABLE_SHARE = 0.2
 _COVARIATES = ["tenure_years", "products", "log_revenue"]
+#: Columns of :func:`signal_covariates`, in order.
+SIGNAL_COLUMNS = (
+    "signal:escalation",
+    "signal:competitor",
+    "signal:churn_language",
+    "signal:negative_share",
+    "signal:repeat_contacts",
+    "signal:contacts",
+)
 
 
 def signal_covariates(signals: pd.DataFrame) -> pd.DataFrame:
@@ -62,6 +76,57 @@ def signal_covariates(signals: pd.DataFrame) -> pd.DataFrame:
         }
     )
     return out.rename_axis("customer_id")
+
+
+def few_signal_covariates(signals: Mapping[str, np.ndarray]) -> dict[Any, np.ndarray]:
+    """:func:`signal_covariates` of a few rows given as arrays, without pandas.
+
+    Parameters
+    ----------
+    signals
+        Column name to ``Series.to_numpy()``: ``customer_id``, ``competitors``,
+        ``sentiment_label``, and the boolean ``escalation``, ``churn_language`` and
+        ``repeat_contact``.
+
+    Returns
+    -------
+    dict
+        Each customer with rows (missing ids have none) to the values of
+        :data:`SIGNAL_COLUMNS`, the same numbers as :func:`signal_covariates`.
+    """
+    counts: dict[Any, list[int]] = {}  # escalation, competitor, churn, negative, repeat, rows
+    columns = zip(
+        signals["customer_id"].tolist(),
+        signals["escalation"].tolist(),
+        (_named(v) for v in signals["competitors"].tolist()),
+        signals["churn_language"].tolist(),
+        (type(v) is str and v == "negative" for v in signals["sentiment_label"].tolist()),
+        signals["repeat_contact"].tolist(),
+        strict=True,
+    )
+    for customer, *flags in columns:
+        if customer is None or customer is pd.NA or customer != customer:
+            continue  # a missing id: grouped out
+        row = counts.setdefault(customer, [0, 0, 0, 0, 0, 0])
+        for k, flag in enumerate(flags):
+            row[k] += bool(flag)
+        row[5] += 1
+    stats = np.array(list(counts.values()), dtype=float).reshape(-1, 6)
+    rows = stats[:, 5]
+    table = np.column_stack(
+        [
+            (stats[:, :3] > 0).astype(float),
+            stats[:, 3] / rows,
+            np.log1p(stats[:, 4]),
+            np.log1p(rows),
+        ]
+    )
+    return dict(zip(counts, table, strict=True))
+
+
+def _named(value: object) -> bool:
+    """``fillna("").astype(str) != ""`` of one value."""
+    return not (value is None or value is pd.NA or value != value) and str(value) != ""
 
 
 def customer_features(

@@ -2,7 +2,8 @@
 
 :class:`LiveView` is one immutable snapshot of what the service shows (issues, customer-issue
 rows, per-customer risk, signals); :class:`LiveScorer` returns the next snapshot with new or
-changed interactions scored in. Pure computation over DataFrames: no I/O, no threads.
+changed interactions scored in. Pure computation over DataFrames (and, for a batch's few
+customers, over arrays: :mod:`cximpact.service._few`): no I/O, no threads.
 """
 
 from __future__ import annotations
@@ -17,19 +18,18 @@ import pandas as pd
 from cximpact.cases.business_case import load_playbook
 from cximpact.cases.routing import load_routing
 from cximpact.errors import NotFoundError
-from cximpact.exposure.attribution import allocate_attributable_risk
 from cximpact.exposure.issues import (
     _rank_issues,
-    _why,
     customer_signal_summary,
     issue_flags,
 )
 from cximpact.flow import Analysis
-from cximpact.risk.model import ChurnRiskModel, customer_features
-from cximpact.service._rows import SignalRows, isin
+from cximpact.risk.model import customer_features
+from cximpact.service._few import FewCustomers, customer_exposure, plain
+from cximpact.service._rows import Columns, SignalRows, isin
 from cximpact.settings import Settings
 from cximpact.signals.keywords import KeywordSignals, load_taxonomy
-from cximpact.signals.repeat import mark_repeat_contacts
+from cximpact.signals.repeat import mark_repeat_contacts, repeat_contact_flags
 
 __all__ = [
     "LiveScorer",
@@ -55,6 +55,8 @@ _SUMS = (
 )
 _COUNTS: tuple[str, ...] = ("customers", "contacts", "repeat_contacts", "escalations")
 _COUNTS += ("competitor_mentions", "churn_language")
+#: Columns of :meth:`LiveScorer.issue_sums`, in order.
+_TOTALS = ("customers", *(total for total, _ in _SUMS), "sentiment_sum", "sentiment_n")
 
 
 @dataclass(frozen=True)
@@ -110,6 +112,13 @@ class LiveScorer:
     coefficients, the issues it knows, customers' values, the self-trained topic classifier,
     and the bootstrap intervals (scaled with each issue's revenue at risk).
 
+    A batch of plain signals (:func:`~cximpact.service._few.plain`) is scored on arrays: the
+    signals rows as :class:`~cximpact.service._rows.Columns`, repeat contacts by
+    :func:`~cximpact.signals.repeat.repeat_contact_flags`, the customers' rows by
+    :class:`~cximpact.service._few.FewCustomers` (covariates and values read once, here);
+    pandas' cost per operation would dominate on its few hundred rows. Other signals take
+    the frame functions. Both give the same snapshot.
+
     Parameters
     ----------
     analysis : Analysis
@@ -136,9 +145,19 @@ class LiveScorer:
         self.horizon_factor = settings.horizon_days / period
         issues = analysis.exposure.issues.set_index("issue")
         self._batch = issues[["revenue_at_risk", *_INTERVAL]]
+        self._effects = analysis.model.issue_effects_
+        self._errors = analysis.model.issue_standard_errors_
         self._values = analysis.values.set_index("customer_id")
         self._issue_names = pd.Index(
             [c.removeprefix("issue:") for c in analysis.model.issue_columns_], name="issue"
+        )
+        self._few = FewCustomers.of(
+            self.customers,
+            self._values,
+            analysis.model,
+            as_of=analysis.as_of,
+            horizon_factor=self.horizon_factor,
+            language=settings.risk_language_signals,
         )
 
     def first_view(self, version: int) -> LiveView:
@@ -180,31 +199,21 @@ class LiveScorer:
             A new snapshot with the affected customers' rows and every issue total updated.
         """
         fresh = self.signals_of(interactions) if signals is None else signals
-        earlier, moved, rest = view.signal_rows.take(
-            fresh["interaction_id"].to_numpy(), fresh["customer_id"].to_numpy()
-        )
-        affected = pd.unique(np.concatenate([fresh["customer_id"].to_numpy(), moved]))
-        history = pd.concat([earlier, fresh], ignore_index=True)
-        history["repeat_contact"] = mark_repeat_contacts(
-            history[["customer_id", "timestamp", "root_cause"]],
-            self.settings.repeat_contact_days,
-        ).to_numpy()
-        fresh = history.iloc[len(earlier) :]
-        # the affected customers' earlier rows too: a new or corrected contact can make one of
-        # them a repeat (or not), so their whole history is replaced, as a batch run marks it
-        signal_rows = rest.plus(history)
+        history: Columns | pd.DataFrame
+        if self._few is not None and plain(view.signal_rows, fresh):
+            history, affected, signal_rows = self._history(view, fresh)
+        else:
+            history, affected, signal_rows = self._history_frame(view, fresh)
         scorable = [c for c in affected if c in self.customers.index and c not in self.churned]
         customers_long, risk = view.customers, view.risk
         totals = view.totals if view.totals is not None else self.issue_sums(customers_long)
         touched: set[str] = set()
         if scorable:
-            part = history[isin(history["customer_id"], scorable)]
-            long, rows = self._exposure(part, scorable)
+            long, rows = self._rescored(history, scorable)
             drop_long = isin(customers_long["customer_id"], scorable)
             drop_risk = isin(risk["customer_id"], scorable)
-            removed = customers_long.loc[drop_long]
-            totals = totals + self.issue_sums(long) - self.issue_sums(removed)
-            touched = {str(i) for i in pd.unique(np.concatenate([removed["issue"], long["issue"]]))}
+            removed = np.flatnonzero(drop_long)
+            totals, touched = self._moved(totals, long, customers_long, removed)
             customers_long = pd.concat([customers_long.loc[~drop_long], long], ignore_index=True)
             risk = pd.concat([risk.loc[~drop_risk], rows], ignore_index=True)
         issues = self.issues_from_sums(totals) if touched else view.issues
@@ -219,6 +228,54 @@ class LiveScorer:
             totals=totals,
             touched=frozenset(touched),
         )
+
+    def _history(
+        self, view: LiveView, fresh: pd.DataFrame
+    ) -> tuple[Columns, np.ndarray, SignalRows]:
+        """The affected customers' signals rows as arrays (history, with repeat contacts
+        marked as a batch run marks them), the affected customers, and the view's rows."""
+        new = Columns.of(fresh)
+        earlier, moved, rest = view.signal_rows.take_rows(new["interaction_id"], new["customer_id"])
+        affected = pd.unique(np.concatenate([new["customer_id"], moved]))
+        history = Columns.concat([earlier, new])
+        repeat = repeat_contact_flags(
+            history["customer_id"],
+            history["timestamp"],
+            history["root_cause"],
+            self.settings.repeat_contact_days,
+        )
+        history = history.replace("repeat_contact", repeat)
+        return history, affected, rest.plus_rows(history)
+
+    def _history_frame(
+        self, view: LiveView, fresh: pd.DataFrame
+    ) -> tuple[pd.DataFrame, np.ndarray, SignalRows]:
+        """:meth:`_history` as a frame, for signals of other columns or dtypes."""
+        earlier, moved, rest = view.signal_rows.take(
+            fresh["interaction_id"].to_numpy(), fresh["customer_id"].to_numpy()
+        )
+        affected = pd.unique(np.concatenate([fresh["customer_id"].to_numpy(), moved]))
+        history = pd.concat([earlier, fresh], ignore_index=True)
+        history["repeat_contact"] = mark_repeat_contacts(
+            history[["customer_id", "timestamp", "root_cause"]],
+            self.settings.repeat_contact_days,
+        ).to_numpy()
+        # the affected customers' earlier rows too: a new or corrected contact can make one of
+        # them a repeat (or not), so their whole history is replaced, as a batch run marks it
+        return history, affected, rest.plus(history)
+
+    def _rescored(
+        self, history: Columns | pd.DataFrame, scorable: list[str]
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Customer-issue rows and risk rows of ``scorable`` from the affected ``history``."""
+        if isinstance(history, pd.DataFrame):
+            return self._exposure(history[isin(history["customer_id"], scorable)], scorable)
+        assert self._few is not None
+        wanted = set(scorable)
+        mine = [c in wanted for c in history["customer_id"].tolist()]
+        part = history.take(np.flatnonzero(mine))
+        found = self._few.rows(part, scorable)
+        return self._exposure(part.frame(), scorable) if found is None else found
 
     def _exposure(
         self, signals: pd.DataFrame, scorable: list[str]
@@ -248,22 +305,64 @@ class LiveScorer:
         mean of row means. Sums of disjoint row sets add, so the live totals are the previous
         totals minus the rescored customers' old rows plus their new rows.
         """
+        names, _, sums = self._sums(customers_long)
+        return pd.DataFrame(sums, index=names, columns=list(_TOTALS))
+
+    def _sums(
+        self, customers_long: pd.DataFrame, rows: np.ndarray | None = None
+    ) -> tuple[pd.Index, np.ndarray, np.ndarray]:
+        """The issues of :meth:`issue_sums`, each row's issue (code into them) and the sums
+        (issues x :data:`_TOTALS`), of the rows at ``rows`` (all when ``None``)."""
+
+        def column(name: str) -> np.ndarray:
+            series = customers_long[name]
+            if isinstance(series.dtype, np.dtype) and series.dtype.kind in "biuf":
+                values = series.to_numpy()
+            else:
+                values = series.to_numpy(dtype=float, na_value=np.nan)
+            return (values if rows is None else values[rows]).astype(float, copy=False)
+
         names = self._issue_names
-        issue = pd.Index(customers_long["issue"] if len(customers_long) else [], dtype=object)
-        codes = names.get_indexer(issue)
+        issue = np.empty(0, dtype=object)
+        if len(customers_long):
+            issue = customers_long["issue"].to_numpy(dtype=object)
+        index = pd.Index(issue if rows is None else issue[rows], dtype=object)
+        codes = names.get_indexer(index)
         if (codes < 0).any():  # an issue outside the model: extend the index (never expected)
-            names = names.append(pd.Index(sorted(set(issue) - set(names)), dtype=object))
-            codes = names.get_indexer(issue)
+            names = names.append(pd.Index(sorted(set(index) - set(names)), dtype=object))
+            codes = names.get_indexer(index)
         size = len(names)
-        columns = {"customers": np.bincount(codes, minlength=size).astype(float)}
-        for total, column in _SUMS:
-            values = customers_long[column].to_numpy(dtype=float, na_value=np.nan)
-            columns[total] = np.bincount(codes, np.nan_to_num(values), minlength=size)
-        sentiment = customers_long["mean_sentiment"].to_numpy(dtype=float, na_value=np.nan)
+        sums = [np.bincount(codes, minlength=size).astype(float)]
+        for _, name in _SUMS:
+            sums.append(np.bincount(codes, np.nan_to_num(column(name)), minlength=size))
+        sentiment = column("mean_sentiment")
         said = ~np.isnan(sentiment)
-        columns["sentiment_sum"] = np.bincount(codes[said], sentiment[said], minlength=size)
-        columns["sentiment_n"] = np.bincount(codes[said], minlength=size).astype(float)
-        return pd.DataFrame(columns, index=names)
+        sums.append(np.bincount(codes[said], sentiment[said], minlength=size))
+        sums.append(np.bincount(codes[said], minlength=size).astype(float))
+        return names, codes, np.column_stack(sums)
+
+    def _moved(
+        self,
+        totals: pd.DataFrame,
+        long: pd.DataFrame,
+        customers_long: pd.DataFrame,
+        removed: np.ndarray,
+    ) -> tuple[pd.DataFrame, set[str]]:
+        """``totals`` plus the sums of the new rows ``long``, minus those of the rows of
+        ``customers_long`` at ``removed`` (the running sums of :meth:`issue_sums`), and the
+        issues of those rows."""
+        added, new, plus = self._sums(long)
+        gone, old, minus = self._sums(customers_long, removed)
+        issues = [added.to_numpy(dtype=object), gone.to_numpy(dtype=object)]
+        touched = {str(issues[0][k]) for k in set(new.tolist())}
+        touched |= {str(issues[1][k]) for k in set(old.tolist())}
+        names, columns = self._issue_names, list(_TOTALS)
+        aligned = totals.index.equals(names) and list(totals.columns) == columns
+        if added is names and gone is names and aligned:  # the same issues: add the arrays
+            moved = totals.to_numpy() + plus - minus
+            return pd.DataFrame(moved, index=totals.index, columns=totals.columns), touched
+        added_sums = pd.DataFrame(plus, added, columns)
+        return totals + added_sums - pd.DataFrame(minus, gone, columns), touched
 
     def issues_from_sums(self, totals: pd.DataFrame) -> pd.DataFrame:
         """Issues ranked from per-issue sums: the columns and order of the batch ranking.
@@ -271,35 +370,43 @@ class LiveScorer:
         Equal to :meth:`_issues` over the same customer-issue rows (up to float rounding of
         the running sums), without grouping them.
         """
-        present = totals[totals["customers"].to_numpy().round() > 0]
-        model = self.analysis.model
-        names = present.index.rename("issue")
-        columns: dict[str, Any] = {}
+        columns = list(totals.columns)
+        sums = totals.to_numpy(dtype=float)
+        present = sums[:, columns.index("customers")].round() > 0
+        sums = sums[present]
+        point = sums[:, columns.index("revenue_at_risk")]
+        total = point.sum()  # in the order of the sums, as a frame's sum adds them
+        order = _descending(point)
+        sums, point = sums[order], point[order]
+        names = totals.index[present][order].rename("issue")
+        ranked: dict[str, Any] = {"rank": np.arange(1, len(names) + 1)}
+        ranked["issue"] = names.to_numpy(dtype=object)  # inferred, as reset_index does
         for column in ("revenue_at_risk", "customers", "aggregate_ltv", "contacts"):
-            columns[column] = present[column].to_numpy()
+            ranked[column] = sums[:, columns.index(column)]
         for column in ("repeat_contacts", "handling_cost", "escalations"):
-            columns[column] = present[column].to_numpy()
+            ranked[column] = sums[:, columns.index(column)]
         for column in ("competitor_mentions", "churn_language"):
-            columns[column] = present[column].to_numpy()
+            ranked[column] = sums[:, columns.index(column)]
         for column in _COUNTS:
-            columns[column] = columns[column].round().astype("int64")
-        count = present["sentiment_n"].to_numpy()
+            ranked[column] = ranked[column].round().astype("int64")
+        count = sums[:, columns.index("sentiment_n")]
         with np.errstate(invalid="ignore", divide="ignore"):
-            columns["mean_sentiment"] = np.where(
-                count > 0, present["sentiment_sum"].to_numpy() / count, np.nan
+            ranked["mean_sentiment"] = np.where(
+                count > 0, sums[:, columns.index("sentiment_sum")] / count, np.nan
             )
-        point = columns["revenue_at_risk"]
-        columns["revenue_at_risk_low"] = np.zeros(len(names))
-        columns["revenue_at_risk_high"] = np.zeros(len(names))
-        columns["log_odds_effect"] = model.issue_effects_.reindex(names).to_numpy()
-        columns["log_odds_standard_error"] = model.issue_standard_errors_.reindex(names).to_numpy()
-        columns["risk_source"] = model.source_
-        total = point.sum()
-        columns["share_of_exposure"] = point / total if total > 0 else 0.0
-        issues = pd.DataFrame(columns, index=names)
-        issues = issues.sort_values("revenue_at_risk", ascending=False).reset_index()
-        issues.insert(0, "rank", np.arange(1, len(issues) + 1))
-        return self._scaled_intervals(issues)
+        batch = self._batch.index.get_indexer(names)
+        before = _at(self._batch["revenue_at_risk"].to_numpy(dtype=float), batch)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ratio = np.where(before > 0, point / before, 1.0)
+        for column in _INTERVAL:
+            scaled = _at(self._batch[column].to_numpy(dtype=float), batch) * ratio
+            ranked[column] = np.where(np.isnan(scaled), point, scaled)
+        known = self._effects.index.get_indexer(names)
+        ranked["log_odds_effect"] = _at(self._effects.to_numpy(dtype=float), known)
+        ranked["log_odds_standard_error"] = _at(self._errors.to_numpy(dtype=float), known)
+        ranked["risk_source"] = self.analysis.model.source_
+        ranked["share_of_exposure"] = point / total if total > 0 else 0.0
+        return pd.DataFrame(ranked)
 
     def _issues(self, customers_long: pd.DataFrame) -> pd.DataFrame:
         """Per-issue totals of the customer-issue rows, ranked, as the batch flow ranks them.
@@ -368,99 +475,19 @@ def interaction_signals(
     return frame
 
 
-def customer_exposure(
-    features: pd.DataFrame,
-    model: ChurnRiskModel,
-    values: pd.DataFrame,
-    summary: pd.DataFrame,
-    *,
-    horizon_factor: float,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Customer-issue rows and risk rows of some customers, with a fitted model.
-
-    The per-customer part of :func:`cximpact.exposure.issues.compute_exposure` (same formulas:
-    ``revenue_at_risk = P(churn) x value`` and the attribution of
-    :func:`~cximpact.exposure.attribution.allocate_attributable_risk`), without the issue
-    ranking and the bootstrap, which need every customer: the live path rescores the customers
-    a batch touched and keeps the issue totals itself.
-
-    Parameters
-    ----------
-    features : pandas.DataFrame
-        ``customer_features`` of active customers (index ``customer_id``), the model's columns.
-    model : ChurnRiskModel
-        The fitted churn model.
-    values : pandas.DataFrame
-        ``estimate_values`` output indexed by ``customer_id``.
-    summary : pandas.DataFrame
-        ``customer_signal_summary`` of these customers' signals.
-    horizon_factor : float
-        Horizon over the period the model's probabilities refer to.
-
-    Returns
-    -------
-    (customers, risk) : tuple of DataFrame
-        As ``ExposureResult.customers`` (sorted by issue, value descending) and
-        ``ExposureResult.risk``.
-    """
-    contributions = model.issue_contributions(features)
-    logit = model.decision_function(features)
-    attribution = allocate_attributable_risk(logit, contributions, horizon_factor)
-    vals = values.reindex(features.index)
-    value = vals["value"].to_numpy(dtype=float)
-    issues = [c.removeprefix("issue:") for c in model.issue_columns_]
-    risk = pd.DataFrame(
-        {
-            "customer_id": features.index,
-            "churn_probability": attribution.p_full,
-            "baseline_probability": attribution.p_base,
-            "value": value,
-            "value_source": vals["value_source"].to_numpy(),
-            "revenue_at_risk": attribution.p_full * value,
-            "attributable_revenue_at_risk": (attribution.p_full - attribution.p_base) * value,
-            "risk_source": model.source_,
-        }
-    )
-    rows, cols = np.nonzero(features[model.issue_columns_].to_numpy() > 0)
-    long = pd.DataFrame(
-        {
-            "customer_id": features.index.to_numpy()[rows],
-            "issue": np.asarray(issues, dtype=object)[cols],
-            "segment": vals["segment"].to_numpy()[rows],
-            "value": value[rows],
-            "value_low": vals["value_low"].to_numpy()[rows],
-            "value_high": vals["value_high"].to_numpy()[rows],
-            "value_source": vals["value_source"].to_numpy()[rows],
-            "churn_probability": attribution.p_full[rows],
-            "attributable_probability": attribution.allocated[rows, cols],
-        }
-    )
-    long["revenue_at_risk"] = long["attributable_probability"] * long["value"]
-    long = _with_summary(long, summary)
-    long["why"] = _why(long)
-    return long.sort_values(["issue", "value"], ascending=[True, False]), risk
+def _descending(values: np.ndarray) -> np.ndarray:
+    """Positions ordering ``values`` high to low, missing last: the order of
+    ``sort_values(ascending=False)`` (its quicksort on the reversed values)."""
+    missing = np.isnan(values)
+    present = np.flatnonzero(~missing)[::-1]
+    order = present[values[present].argsort(kind="quicksort")][::-1]
+    return np.concatenate([order, np.flatnonzero(missing)])
 
 
-def _with_summary(long: pd.DataFrame, summary: pd.DataFrame) -> pd.DataFrame:
-    """``long`` left-joined with ``summary`` on (customer, issue), columns in merge order.
-
-    Every customer-issue row has its summary row (both come from the same topic mentions), so
-    the join is a lookup: a dict of the summary's (customer, issue) pairs, a ``take`` per
-    column; a row without one, or keys that are not plain strings (never expected), fall back
-    to ``DataFrame.merge``.
-    """
-    right = summary.rename(columns={"root_cause": "issue"})
-    if long.empty or right.empty:
-        return long.merge(right, on=["customer_id", "issue"], how="left")
-    pairs = list(zip(right["customer_id"].tolist(), right["issue"].tolist(), strict=True))
-    lookup = {pair: k for k, pair in enumerate(pairs)}
-    wanted = zip(long["customer_id"].tolist(), long["issue"].tolist(), strict=True)
-    position = np.array([lookup.get(pair, -1) for pair in wanted], dtype=np.intp)
-    plain = all(type(c) is str and type(i) is str for c, i in pairs)  # keys equal as strings
-    if (position < 0).any() or len(lookup) < len(pairs) or not plain:
-        return long.merge(right, on=["customer_id", "issue"], how="left")
-    picked = right.drop(columns=["customer_id", "issue"]).take(position)
-    return pd.concat([long, picked.set_axis(long.index)], axis=1)
+def _at(values: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """``values`` at ``positions``, NaN where a position is ``-1`` (not found)."""
+    taken: np.ndarray = np.append(values, np.nan)[positions]
+    return taken
 
 
 def find_interaction(view: LiveView, interaction_id: str) -> pd.Series:

@@ -8,18 +8,23 @@ import pandas as pd
 from cximpact.errors import ConfigError, ContractError
 from cximpact.signals.keywords import OTHER
 
-__all__ = ["REPEAT_COLUMNS", "mark_repeat_contacts", "thread_topics"]
+__all__ = ["REPEAT_COLUMNS", "mark_repeat_contacts", "repeat_contact_flags", "thread_topics"]
 
 REPEAT_COLUMNS: tuple[str, ...] = ("customer_id", "timestamp", "root_cause")
 """Columns :func:`mark_repeat_contacts` needs."""
 
 
-def _check_frame(frame: pd.DataFrame, days: int) -> None:
-    """Raise when ``frame`` lacks a column, has a non-datetime timestamp, or ``days`` < 1."""
+def _check_days(days: int) -> None:
+    """Raise when ``days`` is not a whole number >= 1."""
     if isinstance(days, bool) or not isinstance(days, int) or days < 1:
         raise ConfigError(
             f"repeat-contact window must be a whole number of days >= 1, got {days!r}"
         )
+
+
+def _check_frame(frame: pd.DataFrame, days: int) -> None:
+    """Raise when ``frame`` lacks a column, has a non-datetime timestamp, or ``days`` < 1."""
+    _check_days(days)
     missing = [column for column in REPEAT_COLUMNS if column not in frame.columns]
     if missing:
         raise ContractError(
@@ -99,6 +104,64 @@ def mark_repeat_contacts(frame: pd.DataFrame, days: int) -> pd.Series:
     values = np.zeros(len(frame), dtype=bool)
     values[eligible] = is_repeat.to_numpy(dtype=bool)
     return pd.Series(values, index=frame.index, name="repeat_contact", dtype=bool)
+
+
+def repeat_contact_flags(
+    customers: np.ndarray, timestamps: np.ndarray, causes: np.ndarray, days: int
+) -> np.ndarray:
+    """:func:`mark_repeat_contacts` on a few rows given as arrays, without pandas.
+
+    Its per-operation cost dominates on the few hundred rows of a live batch; here the rows are
+    visited once in time order, each (customer, root cause) remembering its last contact.
+
+    Parameters
+    ----------
+    customers, causes : numpy.ndarray
+        Customer id and root cause of each contact (missing values: ``None`` or NaN).
+    timestamps : numpy.ndarray
+        ``datetime64`` (naive: time-zone aware timestamps go through
+        :func:`mark_repeat_contacts`).
+    days : int
+        Window in days, as :func:`mark_repeat_contacts`.
+
+    Returns
+    -------
+    numpy.ndarray
+        Boolean, one per row: exactly what :func:`mark_repeat_contacts` marks.
+    """
+    _check_days(days)
+    if timestamps.dtype.kind != "M":
+        raise ContractError(f"timestamps must be datetime64, found {timestamps.dtype}")
+    unit, _ = np.datetime_data(timestamps.dtype)
+    window = int(np.array([days], dtype="m8[D]").astype(f"m8[{unit}]").view(np.int64)[0])
+    ticks = timestamps.view(np.int64).tolist()
+    missing = np.isnat(timestamps).tolist()
+    people, topics = customers.tolist(), causes.tolist()
+    eligible = [
+        k
+        for k in range(len(ticks))
+        if not missing[k] and _known(people[k]) and _known(topics[k]) and _is_cause(topics[k])
+    ]
+    eligible.sort(key=ticks.__getitem__)  # stable: of two at one instant, the later row repeats
+    out = np.zeros(len(ticks), dtype=bool)
+    last: dict[tuple[object, object], int] = {}
+    for k in eligible:
+        key = (people[k], topics[k])
+        before = last.get(key)
+        if before is not None and ticks[k] - before <= window:
+            out[k] = True
+        last[key] = ticks[k]
+    return out
+
+
+def _known(value: object) -> bool:
+    """Whether ``value`` is present (not ``None``, NaN, ``NA`` or ``NaT``)."""
+    return not (value is None or value is pd.NA or value is pd.NaT or value != value)
+
+
+def _is_cause(value: object) -> bool:
+    """Whether a present root cause can repeat: not ``other``, not empty as a string."""
+    return value != OTHER and len(str(value)) > 0
 
 
 def thread_topics(frame: pd.DataFrame, days: int) -> pd.Series:
