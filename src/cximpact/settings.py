@@ -211,12 +211,12 @@ class Settings(BaseSettings):
     service_rate_burst: int = Field(
         400, gt=0, description="Requests a token may send at once after being idle."
     )
-    service_signal_processes: int = Field(
+    service_worker_processes: int = Field(
         1,
         ge=0,
         le=8,
-        description="Worker processes computing the live path's keyword signals (0: a thread "
-        "of the server process).",
+        description="Worker processes that validate, redact and compute keyword signals of "
+        "live ingests (0: the server process does).",
     )
     metrics_status_root_causes: tuple[str, ...] = Field(
         ("late_delivery", "slow_refund", "network_outage"),

@@ -273,3 +273,48 @@ def test_rows_whose_scoring_failed_are_scored_with_the_next_batch(
             f"/api/v1/interactions/late-scored-{i}", headers=running.headers("analyst")
         )
         assert found.status_code == 200, found.text
+
+
+def test_the_worker_process_and_the_server_process_answer_alike(
+    enterprise_dir: Path, tmp_path: Path
+) -> None:
+    """``service_worker_processes`` 1 (default) and 0: same reports, stored rows and signals."""
+    answers = []
+    for processes in (0, 1):
+        for running in start(
+            enterprise_dir, tmp_path / f"p{processes}", service_worker_processes=processes
+        ):
+            ingestor = running.app.state.services.ingestor
+            assert ingestor._worker.remote == bool(processes)
+            customers = list(ingestor.view.risk["customer_id"][:3])
+            records = [
+                {
+                    "id": f"alike-{i}",
+                    "customer_id": customers[i % 3] if i != 4 else "nobody-we-know",
+                    "timestamp": "2026-04-28T10:00:00Z" if i != 5 else "yesterday-ish",
+                    "channel": "chat",
+                    "text": [
+                        "charged twice on my bill, call me on 415-555-0199 or I switch",
+                        "the outage took my internet down again, speak to a manager",
+                        "thanks, all sorted",
+                    ][i % 3],
+                }
+                for i in range(8)
+            ]
+            first = _post(running, records)
+            again = _post(running, records[:4])  # a resend: nothing changes
+            seen = [
+                running.client.get(
+                    f"/api/v1/interactions/alike-{i}", headers=running.headers("analyst")
+                ).json()
+                for i in (0, 1, 2, 3)
+            ]
+            answers.append((first, again, seen))
+    for part in ("first", "again"):
+        index = ("first", "again").index(part)
+        strip = {"view_version"}
+        a, b = ({k: v for k, v in answers[j][index].items() if k not in strip} for j in (0, 1))
+        assert a == b, part
+    assert answers[0][0]["quarantined"] == 2 and answers[0][1]["inserted"] == 0
+    assert answers[0][2] == answers[1][2]
+    assert "415-555-0199" not in answers[1][2][0]["text"]

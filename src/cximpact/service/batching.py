@@ -30,8 +30,11 @@ from cximpact.settings import Settings
 from cximpact.store.analytics import AnalyticsStore
 
 __all__ = [
+    "CleanedGroup",
     "GroupResult",
     "PreparedGroup",
+    "clean_frames",
+    "finish_group",
     "ingest_frames",
     "prepare_frames",
     "rounds",
@@ -151,6 +154,87 @@ class PreparedGroup:
     """Accepted keys stored with other values."""
 
 
+@dataclass(frozen=True)
+class CleanedGroup:
+    """A group's frames validated and redacted, before the store is consulted.
+
+    The part of :func:`prepare_frames` that needs no store (pseudonymised keys, row
+    validation with quarantine, PII redaction): pure, so the live path runs it on its worker
+    process (:mod:`cximpact.service._worker`); :func:`finish_group` does the rest.
+    """
+
+    kind: str
+    source: str
+    sizes: tuple[int, ...]
+    """Rows of each request, in order."""
+    keys: pd.Series
+    """Every row's key after pseudonymisation, requests concatenated."""
+    accepted: pd.DataFrame
+    quarantined: pd.DataFrame
+
+
+def clean_frames(
+    kind: str,
+    frames: list[pd.DataFrame],
+    settings: Settings,
+    *,
+    source: str,
+    known_customers: pd.Index | pd.Series | None,
+) -> CleanedGroup:
+    """Validate and redact several requests' frames of ``kind`` (no store needed).
+
+    Parameters are those of :func:`prepare_frames`; ``known_customers`` is required for kinds
+    that refer to customers (``None`` skips the reference check).
+    """
+    contract = get_contract(kind)
+    region = settings.phone_region
+    for frame in frames:
+        check_columns(frame, contract, source)
+    merged = pd.concat(frames, ignore_index=True).astype(object)
+    for spec in contract.fields:  # before validation, so references match pseudonymised keys
+        if spec.type == "id" and spec.name in merged.columns:
+            merged[spec.name] = pseudonymise(merged[spec.name], region)
+    keys = merged[contract.key].astype(str)
+    result = validate_rows(
+        merged,
+        contract,
+        known_customers=known_customers if contract.customer_ref else None,
+        max_text_chars=settings.max_text_chars,
+        max_field_chars=settings.max_field_chars,
+    )
+    accepted = _redact_fields(result.accepted, contract, region)
+    quarantined = result.quarantined
+    if len(quarantined):
+        quarantined["raw"] = redact_series(quarantined["raw"], region=region)
+    sizes = tuple(len(frame) for frame in frames)
+    return CleanedGroup(kind, source, sizes, keys, accepted, quarantined)
+
+
+def finish_group(
+    store: AnalyticsStore, cleaned: CleanedGroup, *, stored_keys: AbstractSet[str] | None = None
+) -> PreparedGroup:
+    """Compare a cleaned group with the store: what the write will insert or change, and
+    each request's report (see :func:`prepare_frames`)."""
+    kind, accepted = cleaned.kind, cleaned.accepted
+    key = get_contract(kind).key
+    new, differs = _diff(store, kind, accepted, stored_keys)
+    changed = new | differs
+    existed = set(accepted[key].astype(str)) - new if len(accepted) else set()
+    reports = _reports(
+        kind, cleaned.source, cleaned.sizes, cleaned.keys, cleaned.quarantined, existed, changed
+    )
+    rows = accepted[isin(accepted[key].astype(str), changed)] if changed else accepted[:0]
+    return PreparedGroup(
+        kind,
+        cleaned.source,
+        accepted,
+        cleaned.quarantined,
+        GroupResult(reports, rows.reset_index(drop=True)),
+        frozenset(new),
+        frozenset(differs),
+    )
+
+
 def prepare_frames(
     store: AnalyticsStore,
     kind: str,
@@ -162,6 +246,8 @@ def prepare_frames(
     stored_keys: AbstractSet[str] | None = None,
 ) -> PreparedGroup:
     """Validate, redact and compare several requests' frames of ``kind`` with the store.
+
+    :func:`clean_frames`, then :func:`finish_group`.
 
     Parameters
     ----------
@@ -187,43 +273,11 @@ def prepare_frames(
     PreparedGroup
         What to write, and the reports and changed rows the write will produce.
     """
-    contract = get_contract(kind)
-    region = settings.phone_region
-    for frame in frames:
-        check_columns(frame, contract, source)
-    merged = pd.concat(frames, ignore_index=True).astype(object)
-    for spec in contract.fields:  # before validation, so references match pseudonymised keys
-        if spec.type == "id" and spec.name in merged.columns:
-            merged[spec.name] = pseudonymise(merged[spec.name], region)
-    keys = merged[contract.key].astype(str)
-    known = None
-    if contract.customer_ref:
-        known = known_customers if known_customers is not None else store.known_keys("customers")
-    result = validate_rows(
-        merged,
-        contract,
-        known_customers=known,
-        max_text_chars=settings.max_text_chars,
-        max_field_chars=settings.max_field_chars,
-    )
-    accepted = _redact_fields(result.accepted, contract, region)
-    quarantined = result.quarantined
-    if len(quarantined):
-        quarantined["raw"] = redact_series(quarantined["raw"], region=region)
-    new, differs = _diff(store, kind, accepted, stored_keys)
-    changed = new | differs
-    existed = set(accepted[contract.key].astype(str)) - new if len(accepted) else set()
-    reports = _reports(kind, source, frames, keys, quarantined, existed, changed)
-    rows = accepted[isin(accepted[contract.key].astype(str), changed)] if changed else accepted[:0]
-    return PreparedGroup(
-        kind,
-        source,
-        accepted,
-        quarantined,
-        GroupResult(reports, rows.reset_index(drop=True)),
-        frozenset(new),
-        frozenset(differs),
-    )
+    known = known_customers
+    if get_contract(kind).customer_ref and known is None:
+        known = store.known_keys("customers")
+    cleaned = clean_frames(kind, frames, settings, source=source, known_customers=known)
+    return finish_group(store, cleaned, stored_keys=stored_keys)
 
 
 def write_group(store: AnalyticsStore, prepared: PreparedGroup) -> None:
@@ -309,13 +363,13 @@ def ingest_frames(
 def _reports(
     kind: str,
     source: str,
-    frames: list[pd.DataFrame],
+    sizes: tuple[int, ...],
     keys: pd.Series,
     quarantined: pd.DataFrame,
     existed: set[str],
     changed: set[str],
 ) -> list[IngestReport]:
-    bounds = np.cumsum([0, *[len(f) for f in frames]])
+    bounds = np.cumsum([0, *sizes])
     bad_rows = (
         quarantined["row_number"].to_numpy(dtype="int64")
         if len(quarantined)
@@ -327,7 +381,7 @@ def _reports(
     was = isin(keys, existed)  # once for the group, sliced per request
     new = isin(keys, changed)
     out = []
-    for i in range(len(frames)):
+    for i in range(len(sizes)):
         lo, hi = int(bounds[i]), int(bounds[i + 1])
         mine = (bad_rows >= lo) & (bad_rows < hi)
         took = ok[lo:hi] & new[lo:hi]  # accepted and written

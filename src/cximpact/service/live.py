@@ -13,10 +13,11 @@ the batch refit) goes through one :class:`Ingestor`. It runs a pipeline of threa
   them, waits until the write is durable, publishes a new immutable
   :class:`~cximpact.service.scoring.LiveView` (readers pick it up without locks), audits,
   answers the requests;
-* the **signals** thread has the keyword signals of each round computed while it is written
-  (they depend on the taxonomy only), on a worker process by default
-  (:class:`~cximpact.service._signals.SignalComputer`: they are the largest share of the
-  path's CPU, and there they do not compete for the server's GIL);
+* the **worker process** (:class:`~cximpact.service._worker.LiveWorker`, one by default)
+  validates and redacts each round and computes the keyword signals of its accepted
+  interactions in one round trip, off the server's GIL; the writer compares the result with
+  the store (with ``service_worker_processes = 0`` the writer cleans, and the **signals**
+  thread computes the signals while the round is written);
 * the **cases** thread opens or refreshes the cases of the issues that moved, off the path
   that answers requests.
 
@@ -51,8 +52,15 @@ from cximpact.ingest.contracts import get_contract
 from cximpact.ingest.pipeline import IngestReport
 from cximpact.ingest.validate import check_columns
 from cximpact.service._cases import CASE_REFRESH_SECONDS, CaseRefresher
-from cximpact.service._signals import SignalComputer
-from cximpact.service.batching import prepare_frames, rounds, write_group
+from cximpact.service._rows import isin
+from cximpact.service._worker import LiveWorker
+from cximpact.service.batching import (
+    PreparedGroup,
+    finish_group,
+    prepare_frames,
+    rounds,
+    write_group,
+)
 from cximpact.service.scoring import LiveScorer, LiveView, find_interaction
 from cximpact.settings import Settings
 from cximpact.store.analytics import DERIVED_TABLES, AnalyticsStore
@@ -193,9 +201,7 @@ class Ingestor(CaseRefresher):
         )
         self._cases = threading.Thread(target=self._case_loop, name="cximpact-cases", daemon=True)
         # keyword signals depend on the taxonomy only: computed while the rows are written
-        self._signals = SignalComputer(
-            settings.taxonomy_file, settings.handling_cost, settings.service_signal_processes
-        )
+        self._worker = LiveWorker(settings)
         self._signal_jobs: queue.Queue[tuple[pd.DataFrame, Future[pd.DataFrame]] | None]
         self._signal_jobs = queue.Queue()
         self._signaller = threading.Thread(
@@ -208,6 +214,7 @@ class Ingestor(CaseRefresher):
         self._last_batch_ms = 0.0
         self._dirty: set[str] = set()  # material issues whose case may need opening or refreshing
         self._known: pd.Index | None = None  # customer ids in the store (writer thread only)
+        self._known_version = 0
         self._keys: dict[str, set[str]] = {}  # every stored key per kind (writer thread only)
         self._refreshed: dict[str, float] = {}
 
@@ -216,14 +223,14 @@ class Ingestor(CaseRefresher):
     def start(self, *, refit: bool = True) -> None:
         """Start the threads; refit first when the store holds data (and ``refit``)."""
         has_data = self.store.count("interactions") and self.store.count("customers")
-        self._signals.start()
+        self._worker.start()
         self._writer.start()
         self._signaller.start()
         self._scoring.start()
         self._cases.start()
         if refit and has_data:
             self.refit(actor="system:startup")
-        self._signals.wait_ready()  # started meanwhile: the first batch does not wait for it
+        self._worker.wait_ready()  # started meanwhile: the first batch does not wait for it
 
     @property
     def running(self) -> bool:
@@ -243,7 +250,7 @@ class Ingestor(CaseRefresher):
         if self._signaller.is_alive():
             self._signal_jobs.put(None)
             self._signaller.join()
-        self._signals.stop()
+        self._worker.stop()
         try:
             self._persist()
         finally:
@@ -326,15 +333,7 @@ class Ingestor(CaseRefresher):
             for round_ in rounds(frames, kind, self.settings.phone_region):
                 batch = [ready[i] for i in round_]
                 try:
-                    prepared = prepare_frames(
-                        self.store,
-                        kind,
-                        [frames[i] for i in round_],
-                        self.settings,
-                        source=source,
-                        known_customers=self._known_customers(kind),
-                        stored_keys=self._stored_keys(kind),
-                    )
+                    prepared, signals = self._prepare(kind, [frames[i] for i in round_], source)
                 except Exception as exc:
                     for job in batch:
                         job.future.set_exception(_as_cximpact(exc))
@@ -345,7 +344,10 @@ class Ingestor(CaseRefresher):
                 if live:
                     item.changed = result.changed
                     item.signals = Future()
-                    self._signal_jobs.put((result.changed, item.signals))
+                    if signals is not None:
+                        item.signals.set_result(signals)
+                    else:
+                        self._signal_jobs.put((result.changed, item.signals))
                 self._stored.put(_Stored([item]))  # scored while it is written
                 try:
                     write_group(self.store, prepared)
@@ -361,6 +363,39 @@ class Ingestor(CaseRefresher):
                         self._known = None
                 self._keys[kind] |= prepared.new  # committed: the store holds them now
                 item.durable.set_result(None)
+
+    def _prepare(
+        self, kind: str, frames: list[pd.DataFrame], source: str
+    ) -> tuple[PreparedGroup, pd.DataFrame | None]:
+        """Clean a round and compare it with the store, and the keyword signals of its new or
+        changed interactions when the worker computed them (else None: the signals thread
+        computes them while the round is written).
+
+        With worker processes, the cleaning (validation, redaction) and the signals of every
+        accepted interaction are one round trip to the worker; here remain the comparison with
+        the store and the choice of the changed rows' signals.
+        """
+        known = self._known_customers(kind)
+        stored = self._stored_keys(kind)
+        if self._worker.processes == 0:
+            prepared = prepare_frames(
+                self.store,
+                kind,
+                frames,
+                self.settings,
+                source=source,
+                known_customers=known,
+                stored_keys=stored,
+            )
+            return prepared, None
+        versioned = (self._known_version, known) if known is not None else None
+        cleaned = self._worker.clean(kind, frames, source, versioned)
+        prepared = finish_group(self.store, cleaned.group, stored_keys=stored)
+        if cleaned.signals is None:
+            return prepared, None
+        accepted_keys = cleaned.group.accepted[get_contract(kind).key].astype(str)
+        changed = isin(accepted_keys, prepared.new | prepared.differs)
+        return prepared, cleaned.signals[changed].reset_index(drop=True)
 
     def _stored_keys(self, kind: str) -> set[str]:
         """Every key the store holds for ``kind``: read from the store once (at the first
@@ -378,6 +413,7 @@ class Ingestor(CaseRefresher):
         if self._known is None:
             keys = self.store.known_keys("customers").to_numpy(dtype=object)
             self._known = pd.Index(pd.unique(keys), dtype=object)
+            self._known_version += 1  # the worker is sent them again
         return self._known
 
     def _refit(self, job: _Job) -> _Install:
@@ -511,7 +547,7 @@ class Ingestor(CaseRefresher):
                 jobs.append(more)
             try:
                 frames = [frame for frame, _ in jobs]
-                rows = self._signals(pd.concat(frames, ignore_index=True))
+                rows = self._worker.signals(pd.concat(frames, ignore_index=True))
                 bounds = np.cumsum([0, *[len(frame) for frame in frames]])
                 for (_, future), lo, hi in zip(jobs, bounds[:-1], bounds[1:], strict=True):
                     future.set_result(rows.iloc[lo:hi].reset_index(drop=True))
