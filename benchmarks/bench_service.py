@@ -107,20 +107,27 @@ def cpu_seconds(pid: int) -> float | None:
     None off Linux.
 
     Unlike latency it does not depend on what else runs on the machine, so it compares runs
-    made under different load. The keyword-signal workers are children of the server process.
+    made under different load. The live worker process is a child of the server process.
     """
     try:
-        return sum(_own_cpu(p) for p in (pid, *_children(pid)))
+        server = _own_cpu(pid)
     except OSError:
         return None
+    return server + sum(_own_cpu(child, ended=0.0) for child in _children(pid))
 
 
 def _stat(pid: int) -> list[str]:
     return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
 
 
-def _own_cpu(pid: int) -> float:
-    fields = _stat(pid)
+def _own_cpu(pid: int, ended: float | None = None) -> float:
+    """CPU seconds of one process; ``ended`` when it is gone (None: raise)."""
+    try:
+        fields = _stat(pid)
+    except OSError:
+        if ended is None:
+            raise
+        return ended
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 

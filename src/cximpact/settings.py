@@ -214,9 +214,9 @@ class Settings(BaseSettings):
     service_worker_processes: int = Field(
         1,
         ge=0,
-        le=8,
-        description="Worker processes that validate, redact and compute keyword signals of "
-        "live ingests (0: the server process does).",
+        le=1,
+        description="1: a worker process validates, redacts and computes keyword signals of "
+        "live ingests; 0: the server process does.",
     )
     metrics_status_root_causes: tuple[str, ...] = Field(
         ("late_delivery", "slow_refund", "network_outage"),

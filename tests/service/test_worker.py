@@ -5,12 +5,14 @@ server dies) handled without losing the round in hand."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -80,20 +82,40 @@ def _known(*ids: str) -> pd.Index:
     return pd.Index(pseudonymise(pd.Series(list(ids), dtype=object), region), dtype=object)
 
 
-def test_the_worker_computes_the_signals_the_thread_computes(worker: LiveWorker) -> None:
-    interactions = _interactions()
-    in_process = LiveWorker(_settings(0)).signals(interactions)
-    pd.testing.assert_frame_equal(worker.signals(interactions), in_process)
-    assert in_process["handling_cost"].tolist()[:2] == [4.5, 6.0]
-    assert in_process["root_cause"].iloc[1] != "other"
+class _Spy:
+    """Counts the rounds the server process cleaned itself."""
+
+    def __init__(self, live: LiveWorker, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.calls = 0
+        clean = live._local.clean
+
+        def counted(*args: Any) -> Any:
+            self.calls += 1
+            return clean(*args)
+
+        monkeypatch.setattr(live._local, "clean", counted)
 
 
-def test_the_worker_cleans_a_round_as_the_writer_would(worker: LiveWorker) -> None:
-    known = _known("c-1", "c-2")
-    got = worker.clean("interactions", _requests(), "api", (1, known))
-    want = clean_frames(
-        "interactions", _requests(), _settings(0), source="api", known_customers=known
+def _round(live: LiveWorker, version: int = 1) -> Any:
+    return live.clean("interactions", _requests(), "api", (version, _known("c-1", "c-2")))
+
+
+def _expected() -> Any:
+    return clean_frames(
+        "interactions",
+        _requests(),
+        _settings(0),
+        source="api",
+        known_customers=_known("c-1", "c-2"),
     )
+
+
+def test_the_worker_cleans_a_round_as_the_writer_would(
+    worker: LiveWorker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spy = _Spy(worker, monkeypatch)
+    got, want = _round(worker), _expected()
+    assert spy.calls == 0  # done by the worker process
     pd.testing.assert_frame_equal(got.group.accepted, want.accepted)
     pd.testing.assert_frame_equal(got.group.quarantined, want.quarantined)
     pd.testing.assert_series_equal(got.group.keys, want.keys)
@@ -101,8 +123,8 @@ def test_the_worker_cleans_a_round_as_the_writer_would(worker: LiveWorker) -> No
     assert set(want.quarantined["rule"]) >= {"unknown_customer", "unparsable_date", "missing_id"}
     assert "415-555-0199" not in " ".join(got.group.accepted["text"].astype(str))
     assert got.signals is not None and len(got.signals) == len(want.accepted)
-    expected = LiveWorker(_settings(0)).signals(want.accepted)
-    pd.testing.assert_frame_equal(got.signals, expected)
+    pd.testing.assert_frame_equal(got.signals, LiveWorker(_settings(0)).signals(want.accepted))
+    assert got.signals["handling_cost"].tolist()[0] == 6.0  # the setting, for a missing cost
 
 
 def test_customer_ids_are_sent_once_and_again_when_they_change(worker: LiveWorker) -> None:
@@ -112,34 +134,70 @@ def test_customer_ids_are_sent_once_and_again_when_they_change(worker: LiveWorke
     pd.testing.assert_frame_equal(again.group.quarantined, first.group.quarantined)
     grown = worker.clean("interactions", _requests(), "api", (8, _known("c-1", "c-2", "c-404")))
     assert "unknown_customer" not in set(grown.group.quarantined["rule"])
+    customer = {"id": "c-9", "start_date": "2024-01-01", "segment": "smb"}
+    customer |= {"products": "2", "monthly_revenue": "40"}
+    customers = worker.clean("customers", [pd.DataFrame([customer])], "api", None)
+    assert len(customers.group.accepted) == 1
+    assert customers.signals is None
+    held = worker.clean("interactions", _requests(), "api", (8, _known()))  # still held
+    assert "unknown_customer" not in set(held.group.quarantined["rule"])
 
 
-def test_a_dead_worker_is_replaced_and_the_round_is_not_lost(worker: LiveWorker) -> None:
-    interactions = _interactions()
-    want = LiveWorker(_settings(0)).signals(interactions)
-    worker.signals(interactions)  # the worker runs
+def test_ctrl_c_does_not_stop_the_worker(
+    worker: LiveWorker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pool = worker._pool
+    assert pool is not None
+    for pid in list(pool._processes):  # type: ignore[attr-defined]
+        os.kill(pid, signal.SIGINT)
+    time.sleep(0.5)
+    spy = _Spy(worker, monkeypatch)
+    _round(worker)
+    assert spy.calls == 0 and worker._pool is pool
+
+
+def test_a_dead_worker_is_replaced_and_the_rounds_are_not_lost(
+    worker: LiveWorker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spy = _Spy(worker, monkeypatch)
     pool = worker._pool
     assert pool is not None
     for pid in list(pool._processes):  # type: ignore[attr-defined]
         os.kill(pid, signal.SIGKILL)
-    pd.testing.assert_frame_equal(worker.signals(interactions), want)  # computed here meanwhile
-    assert worker._pool is not None and worker._pool is not pool
-    # the new worker holds no customer ids: it asks for them
-    known = _known("c-1", "c-2")
-    cleaned = worker.clean("interactions", _requests(), "api", (8, known))
-    local = clean_frames(
-        "interactions", _requests(), _settings(0), source="api", known_customers=known
-    )
-    pd.testing.assert_frame_equal(cleaned.group.quarantined, local.quarantined)
-    assert worker.remote
+    got = _round(worker, version=9)
+    assert spy.calls == 1  # the round in hand: done here
+    pd.testing.assert_frame_equal(got.group.quarantined, _expected().quarantined)
+    assert worker._pool is not None and worker._pool is not pool  # a new worker starts
+    worker.wait_ready()
+    again = _round(worker, version=9)  # the new worker holds no customer ids: sent to it
+    assert spy.calls == 1 and worker.remote
+    pd.testing.assert_frame_equal(again.group.quarantined, _expected().quarantined)
+
+
+def test_a_worker_that_keeps_dying_leaves_the_work_in_process(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(_worker, "MAX_RESTARTS", 0)
+    live = LiveWorker(_settings(1))
+    live.start()
+    live.wait_ready()
+    pool = live._pool
+    assert pool is not None
+    for pid in list(pool._processes):  # type: ignore[attr-defined]
+        os.kill(pid, signal.SIGKILL)
+    _round(live)
+    assert not live.remote  # no new worker
+    pd.testing.assert_frame_equal(_round(live).group.quarantined, _expected().quarantined)
+    live.stop()
 
 
 def test_stop_ends_the_worker() -> None:
     live = LiveWorker(_settings(1))
     live.start()
+    live.wait_ready()
     assert live._pool is not None
     processes = list(live._pool._processes.values())  # type: ignore[attr-defined]
-    live.signals(_interactions())
+    _round(live)
     live.stop()
     assert not live.remote
     assert all(not p.is_alive() for p in processes)
@@ -153,8 +211,7 @@ def test_a_worker_that_cannot_start_leaves_the_work_in_process(
     live.start()
     live.wait_ready()
     assert not live.remote  # given up: no pool to fail on every round
-    want = LiveWorker(_settings(0)).signals(_interactions())
-    pd.testing.assert_frame_equal(live.signals(_interactions()), want)
+    pd.testing.assert_frame_equal(_round(live).group.accepted, _expected().accepted)
     live.stop()
 
 
@@ -191,3 +248,26 @@ def _alive(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"
+
+
+def test_a_failed_startup_stops_the_worker(
+    enterprise_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cximpact.service.auth import TokenStore
+    from cximpact.service.live import Ingestor
+
+    db = tmp_path / "cx.duckdb"
+    shutil.copy(enterprise_dir / "base.duckdb", db)
+    settings = load_settings(db=db)
+    tokens = TokenStore(settings.state_url())
+    tokens.upgrade()
+    ingestor = Ingestor(settings, tokens, tokens.record)
+
+    def broken(**_: Any) -> None:
+        raise RuntimeError("the refit failed")
+
+    monkeypatch.setattr(ingestor, "refit", broken)
+    with pytest.raises(RuntimeError, match="refit failed"):
+        ingestor.start(refit=True)
+    assert ingestor._worker._pool is None  # not left running until the interpreter exits
+    ingestor.stop()

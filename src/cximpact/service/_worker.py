@@ -12,10 +12,12 @@ and the server's threads keep the GIL for what needs the store (``docs/service.m
 
 The worker is started with ``spawn`` (never ``fork``: the server's threads hold locks of
 DuckDB, pyarrow and the logging module). It keeps the store's customer ids, sent again only
-when they change (customers ingested) or when a new worker asks for them. If it dies, the
-round in hand and later ones are computed on the calling thread while a new worker starts, so
-a lost worker costs latency, never an answer; a worker whose server was killed ends by itself
-within a second. With ``service_worker_processes = 0`` everything runs in the server process.
+when they change (customers ingested) or to a new worker. If it dies, the round in hand and
+the rounds until a new worker has started are done on the calling thread, so a lost worker
+costs latency, never an answer; after :data:`MAX_RESTARTS` deaths in a row without a round
+done in between, the work stays in the server process. A worker ignores Ctrl-C (the server
+stops it) and ends by itself within a second when its server was killed. With
+``service_worker_processes = 0`` everything runs in the server process.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -45,6 +48,9 @@ T = TypeVar("T")
 
 #: How long the service waits at start for the worker to import and fit the taxonomy.
 WORKER_START_SECONDS = 120.0
+
+#: Worker deaths in a row (no round done in between) after which the work stays in-process.
+MAX_RESTARTS = 3
 
 #: How often a worker checks that the server process that started it still runs.
 PARENT_CHECK_SECONDS = 1.0
@@ -86,16 +92,13 @@ class _State:
         return Cleaned(group, self.signals(rows[list(COLUMNS)]) if live else None)
 
 
-class _NeedCustomers(Exception):
-    """The worker does not hold this version of the customer ids: send them."""
-
-
 _state: _State | None = None  # the worker process's
 
 
 def _start_worker(settings: Settings) -> None:
     """Initialise a worker process: fit the taxonomy once, and end with the server."""
     global _state
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the group: the server stops us
     _state = _State.of(settings)
     threading.Thread(target=_exit_with, args=(os.getppid(),), daemon=True).start()
 
@@ -107,19 +110,14 @@ def _exit_with(parent: int) -> None:
     os._exit(0)
 
 
-def _worker_signals(interactions: pd.DataFrame) -> pd.DataFrame:
-    assert _state is not None, "the worker was not initialised"
-    return _state.signals(interactions)
-
-
 def _worker_clean(
     kind: str, frames: list[pd.DataFrame], source: str, version: int, known: pd.Index | None
 ) -> Cleaned:
     assert _state is not None, "the worker was not initialised"
     if known is not None:
         _state.known_version, _state.known = version, known
-    elif version >= 0 and version != _state.known_version:
-        raise _NeedCustomers
+    if version >= 0 and version != _state.known_version:  # the server's bookkeeping failed
+        raise RuntimeError(f"the worker holds customer ids {_state.known_version}, not {version}")
     return _state.clean(kind, frames, source, _state.known if version >= 0 else None)
 
 
@@ -129,8 +127,8 @@ class LiveWorker:
     Parameters
     ----------
     settings : Settings
-        Limits, PII region, taxonomy and handling cost (``service_worker_processes``: worker
-        processes; 0 computes on the calling thread).
+        Limits, PII region, taxonomy and handling cost; ``service_worker_processes``: 1 for a
+        worker process, 0 to compute on the calling thread.
     """
 
     def __init__(self, settings: Settings) -> None:
@@ -139,7 +137,8 @@ class LiveWorker:
         self._local = _State.of(settings)
         self._pool: ProcessPoolExecutor | None = None
         self._ready: Future[int] | None = None
-        self._sent = -1  # the customer-id version the worker holds, as far as we know
+        self._sent = -1  # the customer-id version the worker holds
+        self._restarts = 0  # worker deaths since the last round it did
 
     @property
     def remote(self) -> bool:
@@ -171,12 +170,9 @@ class LiveWorker:
         self._ready = None
 
     def signals(self, interactions: pd.DataFrame) -> pd.DataFrame:
-        """Keyword signals of ``interactions`` (:func:`interaction_signals`), row for row."""
-        rows = interactions[list(COLUMNS)]
-        return self._run(
-            lambda pool: pool.submit(_worker_signals, rows).result(),
-            lambda: self._local.signals(rows),
-        )
+        """Keyword signals of ``interactions`` (:func:`interaction_signals`), row for row, in
+        this process (with a worker, :meth:`clean` returns them instead)."""
+        return self._local.signals(interactions[list(COLUMNS)])
 
     def clean(
         self,
@@ -191,13 +187,11 @@ class LiveWorker:
         def remote(pool: ProcessPoolExecutor) -> Cleaned:
             version, ids = known if known is not None else (-1, None)
             send = ids if version != self._sent else None
-            try:
-                cleaned: Cleaned = pool.submit(
-                    _worker_clean, kind, frames, source, version, send
-                ).result()
-            except _NeedCustomers:  # a new worker: send them once
-                cleaned = pool.submit(_worker_clean, kind, frames, source, version, ids).result()
-            self._sent = version
+            cleaned: Cleaned = pool.submit(
+                _worker_clean, kind, frames, source, version, send
+            ).result()
+            if version >= 0:
+                self._sent = version
             return cleaned
 
         def local() -> Cleaned:
@@ -206,15 +200,27 @@ class LiveWorker:
         return self._run(remote, local)
 
     def _run(self, remote: Callable[[ProcessPoolExecutor], T], local: Callable[[], T]) -> T:
-        """``remote(pool)`` on the worker; ``local()`` when there is none or it died."""
-        if self._pool is not None:
+        """``remote(pool)`` on the worker; ``local()`` when there is none, it died, or a new
+        one is still starting."""
+        if self._ready is not None and self._ready.done():
+            self.wait_ready()  # started, or given up
+        if self._pool is not None and self._ready is None:
             try:
-                return remote(self._pool)
+                answer = remote(self._pool)
             except BrokenProcessPool:
-                log.warning("the live worker died; starting a new one")
                 self._pool.shutdown(wait=False, cancel_futures=True)
                 self._pool = None
-                self.start()
+                self._restarts += 1
+                if self._restarts <= MAX_RESTARTS:
+                    log.warning("the live worker died; starting a new one")
+                    self.start()
+                else:
+                    log.error(
+                        "the live worker died %d times in a row; working in-process", self._restarts
+                    )
+            else:
+                self._restarts = 0
+                return answer
         return local()
 
     def stop(self) -> None:

@@ -3,10 +3,11 @@
 DuckDB allows one writer, so every write of the service (ingest from the API or from NATS, and
 the batch refit) goes through one :class:`Ingestor`. It runs a pipeline of threads:
 
-* the **writer** takes every waiting request at once (group commit), validates and redacts
-  them and compares them with the store (:func:`~cximpact.service.batching.prepare_frames`,
-  the steps of the CLI's :func:`~cximpact.ingest.pipeline.ingest_frame`), hands the new or
-  changed interactions to the scorer, and *then* writes them in one transaction
+* the **writer** takes every waiting request at once (group commit), has them validated and
+  redacted (the steps of the CLI's :func:`~cximpact.ingest.pipeline.ingest_frame`, on the
+  worker process) and compares them with the store
+  (:func:`~cximpact.service.batching.finish_group`), hands the new or changed interactions
+  to the scorer, and *then* writes them in one transaction
   (:func:`~cximpact.service.batching.write_group`); it also runs the batch refit;
 * the **scorer** scores the new or changed interactions against the models fitted by the last
   batch ``analyse`` (:class:`~cximpact.service.scoring.LiveScorer`) while the writer writes
@@ -200,7 +201,8 @@ class Ingestor(CaseRefresher):
             target=self._score_loop, name="cximpact-scorer", daemon=True
         )
         self._cases = threading.Thread(target=self._case_loop, name="cximpact-cases", daemon=True)
-        # keyword signals depend on the taxonomy only: computed while the rows are written
+        # cleaning and keyword signals need no store: on the worker process (or, without one,
+        # the signals on their own thread while the rows are written)
         self._worker = LiveWorker(settings)
         self._signal_jobs: queue.Queue[tuple[pd.DataFrame, Future[pd.DataFrame]] | None]
         self._signal_jobs = queue.Queue()
@@ -225,12 +227,17 @@ class Ingestor(CaseRefresher):
         has_data = self.store.count("interactions") and self.store.count("customers")
         self._worker.start()
         self._writer.start()
-        self._signaller.start()
+        if self._worker.processes == 0:  # else the worker computes the signals
+            self._signaller.start()
         self._scoring.start()
         self._cases.start()
-        if refit and has_data:
-            self.refit(actor="system:startup")
-        self._worker.wait_ready()  # started meanwhile: the first batch does not wait for it
+        try:
+            if refit and has_data:
+                self.refit(actor="system:startup")
+            self._worker.wait_ready()  # started meanwhile: the first batch does not wait for it
+        except BaseException:
+            self._worker.stop()  # the app's shutdown never runs when its startup failed
+            raise
 
     @property
     def running(self) -> bool:

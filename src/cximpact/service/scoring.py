@@ -436,8 +436,7 @@ def interaction_signals(
     """Keyword signals of interactions, one row each (``compute_signals`` without self-training).
 
     Depends on the taxonomy only, not on the batch analysis, so the live path computes it on
-    its own thread while the interactions are written (pyarrow's regular expressions release
-    the GIL).
+    its worker process with the round's validation (:mod:`cximpact.service._worker`).
 
     Parameters
     ----------
