@@ -318,3 +318,35 @@ def test_the_worker_process_and_the_server_process_answer_alike(
     assert answers[0][0]["quarantined"] == 2 and answers[0][1]["inserted"] == 0
     assert answers[0][2] == answers[1][2]
     assert "415-555-0199" not in answers[1][2][0]["text"]
+
+
+def test_interactions_queued_behind_a_new_customer_are_checked_against_it(
+    running: Running,
+) -> None:
+    """The worker cleans rounds ahead of the writer, but not past a customers round."""
+    from cximpact.service.live import records_frame
+
+    ingestor = running.app.state.services.ingestor
+    customer = {"id": "queued-cust", "start_date": "2024-01-01", "segment": "smb"}
+    customer |= {"products": "1", "monthly_revenue": "30"}
+    interaction = {
+        "id": "queued-int",
+        "customer_id": "queued-cust",
+        "timestamp": "2026-04-29T10:00:00Z",
+        "channel": "chat",
+        "text": "charged twice on my bill",
+    }
+    futures = [
+        ingestor.submit(
+            "interactions",
+            records_frame([interaction | {"id": "before"}]),
+            source="api",
+            actor="test",
+        ),
+        ingestor.submit("customers", records_frame([customer]), source="api", actor="test"),
+        ingestor.submit("interactions", records_frame([interaction]), source="api", actor="test"),
+    ]
+    before, added, after = (f.result(timeout=60).report for f in futures)
+    assert before.quarantined == 1 and before.by_rule == {"unknown_customer": 1}
+    assert added.inserted == 1
+    assert after.inserted == 1 and after.quarantined == 0

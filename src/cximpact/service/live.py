@@ -54,7 +54,7 @@ from cximpact.ingest.pipeline import IngestReport
 from cximpact.ingest.validate import check_columns
 from cximpact.service._cases import CASE_REFRESH_SECONDS, CaseRefresher
 from cximpact.service._rows import isin
-from cximpact.service._worker import LiveWorker
+from cximpact.service._worker import Cleaned, LiveWorker
 from cximpact.service.batching import (
     PreparedGroup,
     finish_group,
@@ -149,6 +149,19 @@ class _Round:
 
 
 @dataclass
+class _Cleaned:
+    """One round on its way from the cleaner to the writer (or a refit, ``kind`` "refit")."""
+
+    kind: str
+    source: str
+    jobs: list[_Job]
+    frames: list[pd.DataFrame]
+    cleaned: Cleaned | None = None
+    """The worker's cleaning and signals; None: the writer cleans the round."""
+    written: threading.Event = field(default_factory=threading.Event)
+
+
+@dataclass
 class _Stored:
     """What the writer hands the scorer: rounds prepared (and being written) in order."""
 
@@ -193,7 +206,11 @@ class Ingestor(CaseRefresher):
         #: Stored rows whose scoring failed: scored with the next batch (or the next refit).
         self._unscored: list[pd.DataFrame] = []
         self._jobs: queue.Queue[_Job | None] = queue.Queue()
+        self._cleaned: queue.Queue[_Cleaned | None] = queue.Queue()
         self._stored: queue.Queue[_Stored | _Install | None] = queue.Queue()
+        self._cleaner = threading.Thread(
+            target=self._clean_loop, name="cximpact-cleaner", daemon=True
+        )
         self._writer = threading.Thread(
             target=self._write_loop, name="cximpact-writer", daemon=True
         )
@@ -226,6 +243,8 @@ class Ingestor(CaseRefresher):
         """Start the threads; refit first when the store holds data (and ``refit``)."""
         has_data = self.store.count("interactions") and self.store.count("customers")
         self._worker.start()
+        self._known_customers("interactions")  # read here, then kept by the writer
+        self._cleaner.start()
         self._writer.start()
         if self._worker.processes == 0:  # else the worker computes the signals
             self._signaller.start()
@@ -248,6 +267,7 @@ class Ingestor(CaseRefresher):
         """Finish queued work, write the live view's derived tables, close the store."""
         if self._writer.is_alive():
             self._jobs.put(None)
+            self._cleaner.join()
             self._writer.join()
             self._scoring.join()
         if self._cases.is_alive():
@@ -299,92 +319,134 @@ class Ingestor(CaseRefresher):
         return {
             "batches": self._batches,
             "last_batch_ms": round(self._last_batch_ms, 2),
-            "queued": self._jobs.qsize(),
+            "queued": self._jobs.qsize() + self._cleaned.qsize(),
         }
 
-    # -- the writer thread --------------------------------------------------------------------
+    # -- the cleaner thread -------------------------------------------------------------------
 
-    def _write_loop(self) -> None:
+    def _clean_loop(self) -> None:
         try:
             while (jobs := _drain(self._jobs)) is not None:
-                self._write(jobs)
+                self._clean(jobs)
         finally:
-            self._stored.put(None)
+            self._cleaned.put(None)
 
-    def _write(self, jobs: list[_Job]) -> None:
-        started = time.perf_counter()
-        ingests = [j for j in jobs if j.kind != "refit"]
-        try:
-            self._store_group(ingests)
-        except Exception as exc:  # every waiting request gets the error, the thread lives
-            for job in ingests:
-                if not job.future.done():
-                    job.future.set_exception(_as_cximpact(exc))
-        for job in (j for j in jobs if j.kind == "refit"):
-            try:
-                self._stored.put(self._refit(job))
-            except Exception as exc:
-                job.future.set_exception(_as_cximpact(exc))
-        self._batches += 1
-        self._last_batch_ms = (time.perf_counter() - started) * 1000
-
-    def _store_group(self, jobs: list[_Job]) -> None:
-        """Prepare and write every request (grouped by kind and source, keys never overlapping
-        in a round); each round goes to the scorer before its write starts."""
+    def _clean(self, jobs: list[_Job]) -> None:
+        """Split every waiting request into rounds (grouped by kind and source, keys never
+        overlapping in a round), have the worker clean each, and queue them for the writer:
+        the worker cleans the next round while the writer writes the last one. A customers
+        round is cleaned by the writer, and later rounds wait until it is written (their
+        customer references are checked against it); refits follow in order."""
         groups: dict[tuple[str, str], list[_Job]] = {}
-        for job in jobs:
+        for job in (j for j in jobs if j.kind != "refit"):
             groups.setdefault((job.kind, job.source), []).append(job)
         for (kind, source), members in groups.items():
             ready = [job for job in members if _columns_ok(job)]
             frames = [job.frame for job in ready if job.frame is not None]
             for round_ in rounds(frames, kind, self.settings.phone_region):
-                batch = [ready[i] for i in round_]
+                item = _Cleaned(
+                    kind, source, [ready[i] for i in round_], [frames[i] for i in round_]
+                )
+                refers = get_contract(kind).customer_ref is not None
+                known = self._known  # kept by the writer; None after a failed read: it reads
+                if (
+                    self._worker.processes
+                    and kind != "customers"
+                    and not (refers and known is None)
+                ):
+                    try:
+                        versioned = (self._known_version, known) if known is not None else None
+                        item.cleaned = self._worker.clean(kind, item.frames, source, versioned)
+                    except Exception as exc:
+                        for job in item.jobs:
+                            job.future.set_exception(_as_cximpact(exc))
+                        continue
+                self._cleaned.put(item)
+                if kind == "customers":
+                    item.written.wait()
+        for job in (j for j in jobs if j.kind == "refit"):
+            self._cleaned.put(_Cleaned("refit", "refit", [job], []))
+
+    # -- the writer thread --------------------------------------------------------------------
+
+    def _write_loop(self) -> None:
+        try:
+            while (item := self._cleaned.get()) is not None:
+                started = time.perf_counter()
                 try:
-                    prepared, signals = self._prepare(kind, [frames[i] for i in round_], source)
-                except Exception as exc:
-                    for job in batch:
-                        job.future.set_exception(_as_cximpact(exc))
-                    continue
-                result = prepared.result
-                live = kind == "interactions" and len(result.changed)
-                item = _Round(list(zip(batch, result.reports, strict=True)), None)
-                if live:
-                    item.changed = result.changed
-                    item.signals = Future()
-                    if signals is not None:
-                        item.signals.set_result(signals)
-                    else:
-                        self._signal_jobs.put((result.changed, item.signals))
-                self._stored.put(_Stored([item]))  # scored while it is written
-                try:
-                    write_group(self.store, prepared)
-                except Exception as exc:
-                    item.durable.set_exception(_as_cximpact(exc))
-                    continue
-                except BaseException as exc:  # the scorer must not wait for it forever
-                    item.durable.set_exception(exc)
-                    self._keys.pop(kind, None)  # rebuilt from the store on next use
-                    raise
+                    self._write(item)
                 finally:
-                    if kind == "customers":
-                        self._known = None
-                self._keys[kind] |= prepared.new  # committed: the store holds them now
-                item.durable.set_result(None)
+                    item.written.set()
+                self._batches += 1
+                self._last_batch_ms = (time.perf_counter() - started) * 1000
+        finally:
+            self._stored.put(None)
+
+    def _write(self, item: _Cleaned) -> None:
+        if item.kind == "refit":
+            try:
+                self._stored.put(self._refit(item.jobs[0]))
+            except Exception as exc:
+                item.jobs[0].future.set_exception(_as_cximpact(exc))
+            return
+        try:
+            self._store_round(item)
+        except Exception as exc:  # every waiting request gets the error, the thread lives
+            for job in item.jobs:
+                if not job.future.done():
+                    job.future.set_exception(_as_cximpact(exc))
+
+    def _store_round(self, cleaned: _Cleaned) -> None:
+        """Compare a round with the store and write it; it goes to the scorer before its
+        write starts."""
+        kind, batch = cleaned.kind, cleaned.jobs
+        try:
+            prepared, signals = self._prepare(kind, cleaned.frames, cleaned.source, cleaned.cleaned)
+        except Exception as exc:
+            for job in batch:
+                job.future.set_exception(_as_cximpact(exc))
+            return
+        result = prepared.result
+        live = kind == "interactions" and len(result.changed)
+        item = _Round(list(zip(batch, result.reports, strict=True)), None)
+        if live:
+            item.changed = result.changed
+            item.signals = Future()
+            if signals is not None:
+                item.signals.set_result(signals)
+            else:
+                self._signal_jobs.put((result.changed, item.signals))
+        self._stored.put(_Stored([item]))  # scored while it is written
+        try:
+            write_group(self.store, prepared)
+        except Exception as exc:
+            item.durable.set_exception(_as_cximpact(exc))
+            return
+        except BaseException as exc:  # the scorer must not wait for it forever
+            item.durable.set_exception(exc)
+            self._keys.pop(kind, None)  # rebuilt from the store on next use
+            raise
+        finally:
+            if kind == "customers":  # read again now, before the cleaner goes on
+                self._known = None
+                self._known_customers(kind="interactions")
+        self._keys[kind] |= prepared.new  # committed: the store holds them now
+        item.durable.set_result(None)
 
     def _prepare(
-        self, kind: str, frames: list[pd.DataFrame], source: str
+        self, kind: str, frames: list[pd.DataFrame], source: str, cleaned: Cleaned | None
     ) -> tuple[PreparedGroup, pd.DataFrame | None]:
         """Clean a round and compare it with the store, and the keyword signals of its new or
         changed interactions when the worker computed them (else None: the signals thread
         computes them while the round is written).
 
-        With worker processes, the cleaning (validation, redaction) and the signals of every
-        accepted interaction are one round trip to the worker; here remain the comparison with
-        the store and the choice of the changed rows' signals.
+        ``cleaned``: the round as the worker cleaned it (validation, redaction, and the signals
+        of every accepted interaction, in one round trip); here remain the comparison with the
+        store and the choice of the changed rows' signals. Without it the round is cleaned here.
         """
         known = self._known_customers(kind)
         stored = self._stored_keys(kind)
-        if self._worker.processes == 0:
+        if cleaned is None:
             prepared = prepare_frames(
                 self.store,
                 kind,
@@ -395,8 +457,6 @@ class Ingestor(CaseRefresher):
                 stored_keys=stored,
             )
             return prepared, None
-        versioned = (self._known_version, known) if known is not None else None
-        cleaned = self._worker.clean(kind, frames, source, versioned)
         prepared = finish_group(self.store, cleaned.group, stored_keys=stored)
         if cleaned.signals is None:
             return prepared, None
