@@ -175,7 +175,7 @@ def test_a_failed_write_is_never_visible(
     running: Running, case_issue: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Visible implies durable: scored while written, but published only once committed."""
-    import cximpact.service.live as live
+    import cximpact.service._writer as writer
     from cximpact.errors import StoreError
 
     ingestor = running.app.state.services.ingestor
@@ -184,7 +184,7 @@ def test_a_failed_write_is_never_visible(
     def broken(store: Any, prepared: Any) -> None:
         raise StoreError("the disk is full (test)")
 
-    monkeypatch.setattr(live, "write_group", broken)
+    monkeypatch.setattr(writer, "write_group", broken)
     record = {
         "id": "never-stored-1",
         "customer_id": case_issue["customers"][0],

@@ -3,22 +3,23 @@
 DuckDB allows one writer, so every write of the service (ingest from the API or from NATS, and
 the batch refit) goes through one :class:`Ingestor`. It runs a pipeline of threads:
 
-* the **writer** takes every waiting request at once (group commit), has them validated and
-  redacted (the steps of the CLI's :func:`~cximpact.ingest.pipeline.ingest_frame`, on the
-  worker process) and compares them with the store
-  (:func:`~cximpact.service.batching.finish_group`), hands the new or changed interactions
-  to the scorer, and *then* writes them in one transaction
-  (:func:`~cximpact.service.batching.write_group`); it also runs the batch refit;
+* the **cleaner** takes every waiting request at once (group commit), splits them into rounds
+  and has each validated and redacted (the steps of the CLI's
+  :func:`~cximpact.ingest.pipeline.ingest_frame`) with the keyword signals of its accepted
+  interactions, on the **worker process** (:class:`~cximpact.service._worker.LiveWorker`, off
+  the server's GIL), while the writer writes the round before;
+* the **writer** compares each cleaned round with the store
+  (:func:`~cximpact.service.batching.finish_group`), hands the new or changed interactions to
+  the scorer, and *then* writes them in one transaction
+  (:func:`~cximpact.service.batching.write_group`); it also runs the batch refit (both in
+  :mod:`cximpact.service._writer`);
 * the **scorer** scores the new or changed interactions against the models fitted by the last
   batch ``analyse`` (:class:`~cximpact.service.scoring.LiveScorer`) while the writer writes
   them, waits until the write is durable, publishes a new immutable
   :class:`~cximpact.service.scoring.LiveView` (readers pick it up without locks), audits,
   answers the requests;
-* the **worker process** (:class:`~cximpact.service._worker.LiveWorker`, one by default)
-  validates and redacts each round and computes the keyword signals of its accepted
-  interactions in one round trip, off the server's GIL; the writer compares the result with
-  the store (with ``service_worker_processes = 0`` the writer cleans, and the **signals**
-  thread computes the signals while the round is written);
+* without a worker (``service_worker_processes = 0``) the writer cleans each round and the
+  **signals** thread computes its signals while it is written;
 * the **cases** thread opens or refreshes the cases of the issues that moved, off the path
   that answers requests.
 
@@ -26,9 +27,9 @@ the batch refit) goes through one :class:`Ingestor`. It runs a pipeline of threa
 interactions committed, and a request is answered only once that view is published, so an
 acknowledged (HTTP 200, NATS ack) interaction is both stored and visible. A write that fails is
 never published: its requests get the error, and the other rounds of the batch are rescored
-without it. Scoring and writing overlap (DuckDB releases the GIL), so the latency of a request
-is about validation + max(write, scoring), not their sum. What is incremental and what needs a
-batch refit is listed in ``docs/service.md``.
+without it. Cleaning overlaps the previous write, and scoring overlaps the write (DuckDB
+releases the GIL), so the latency of a request is about cleaning + max(write, scoring). What
+is incremental and what needs a batch refit is listed in ``docs/service.md``.
 """
 
 from __future__ import annotations
@@ -40,27 +41,26 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import duckdb
 import numpy as np
 import pandas as pd
 
-from cximpact.errors import CximpactError, StoreError
+from cximpact.errors import StoreError
 from cximpact.flow import analyse, open_cases
 from cximpact.ingest.contracts import get_contract
 from cximpact.ingest.pipeline import IngestReport
-from cximpact.ingest.validate import check_columns
 from cximpact.service._cases import CASE_REFRESH_SECONDS, CaseRefresher
-from cximpact.service._rows import isin
-from cximpact.service._worker import Cleaned, LiveWorker
-from cximpact.service.batching import (
-    PreparedGroup,
-    finish_group,
-    prepare_frames,
-    rounds,
-    write_group,
+from cximpact.service._worker import LiveWorker
+from cximpact.service._writer import (
+    CleanedRound,
+    Job,
+    Round,
+    RoundWriter,
+    Stored,
+    as_cximpact,
 )
 from cximpact.service.scoring import LiveScorer, LiveView, find_interaction
 from cximpact.settings import Settings
@@ -80,7 +80,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 AuditRow = tuple[str, str, str, int, dict[str, Any]]
 """One audit entry: actor, action, entity, entity id, what the write produced."""
-_MAX_GROUP = 256  # requests in one group commit
 
 
 @dataclass(frozen=True)
@@ -125,59 +124,15 @@ def _text(value: Any) -> str | None:
 
 
 @dataclass
-class _Job:
-    kind: str
-    frame: pd.DataFrame | None
-    source: str
-    actor: str
-    future: Future[Any] = field(default_factory=Future)
-
-
-@dataclass
-class _Round:
-    """One round of a group: its requests with their reports, the rows to score, and the
-    write, which resolves (to ``None`` or the error) once the transaction ended."""
-
-    done: list[tuple[_Job, IngestReport]]
-    changed: pd.DataFrame | None
-    signals: Future[pd.DataFrame] | None = None
-    durable: Future[None] = field(default_factory=Future)
-
-    def failure(self) -> BaseException | None:
-        """Wait for the write; the error it raised, if any."""
-        return self.durable.exception()
-
-
-@dataclass
-class _Cleaned:
-    """One round on its way from the cleaner to the writer (or a refit, ``kind`` "refit")."""
-
-    kind: str
-    source: str
-    jobs: list[_Job]
-    frames: list[pd.DataFrame]
-    cleaned: Cleaned | None = None
-    """The worker's cleaning and signals; None: the writer cleans the round."""
-    written: threading.Event = field(default_factory=threading.Event)
-
-
-@dataclass
-class _Stored:
-    """What the writer hands the scorer: rounds prepared (and being written) in order."""
-
-    rounds: list[_Round]
-
-
-@dataclass
 class _Install:
     """A refit's result, installed by the scorer in order with the batches before it."""
 
-    job: _Job
+    job: Job
     scorer: LiveScorer
     summary: dict[str, Any]
 
 
-class Ingestor(CaseRefresher):
+class Ingestor(CaseRefresher, RoundWriter):
     """The single writer of the analytics store, and the holder of the current view.
 
     Parameters
@@ -205,9 +160,9 @@ class Ingestor(CaseRefresher):
         self.scorer: LiveScorer | None = None
         #: Stored rows whose scoring failed: scored with the next batch (or the next refit).
         self._unscored: list[pd.DataFrame] = []
-        self._jobs: queue.Queue[_Job | None] = queue.Queue()
-        self._cleaned: queue.Queue[_Cleaned | None] = queue.Queue()
-        self._stored: queue.Queue[_Stored | _Install | None] = queue.Queue()
+        self._jobs: queue.Queue[Job | None] = queue.Queue()
+        self._cleaned: queue.Queue[CleanedRound | None] = queue.Queue()
+        self._stored: queue.Queue[Stored | _Install | None] = queue.Queue()
         self._cleaner = threading.Thread(
             target=self._clean_loop, name="cximpact-cleaner", daemon=True
         )
@@ -288,7 +243,7 @@ class Ingestor(CaseRefresher):
     def submit(self, kind: str, frame: pd.DataFrame, *, source: str, actor: str) -> Future[Any]:
         """Queue records of ``kind``; the future resolves to an :class:`IngestOutcome`."""
         get_contract(kind)
-        job = _Job(kind, frame, source, actor)
+        job = Job(kind, frame, source, actor)
         self._jobs.put(job)
         return job.future
 
@@ -299,7 +254,7 @@ class Ingestor(CaseRefresher):
 
     def refit(self, *, actor: str) -> dict[str, Any]:
         """Run the batch analysis and open or refresh cases; wait for it."""
-        job = _Job("refit", None, "refit", actor)
+        job = Job("refit", None, "refit", actor)
         self._jobs.put(job)
         result: dict[str, Any] = job.future.result()
         return result
@@ -322,168 +277,7 @@ class Ingestor(CaseRefresher):
             "queued": self._jobs.qsize() + self._cleaned.qsize(),
         }
 
-    # -- the cleaner thread -------------------------------------------------------------------
-
-    def _clean_loop(self) -> None:
-        try:
-            while (jobs := _drain(self._jobs)) is not None:
-                self._clean(jobs)
-        finally:
-            self._cleaned.put(None)
-
-    def _clean(self, jobs: list[_Job]) -> None:
-        """Split every waiting request into rounds (grouped by kind and source, keys never
-        overlapping in a round), have the worker clean each, and queue them for the writer:
-        the worker cleans the next round while the writer writes the last one. A customers
-        round is cleaned by the writer, and later rounds wait until it is written (their
-        customer references are checked against it); refits follow in order."""
-        groups: dict[tuple[str, str], list[_Job]] = {}
-        for job in (j for j in jobs if j.kind != "refit"):
-            groups.setdefault((job.kind, job.source), []).append(job)
-        for (kind, source), members in groups.items():
-            ready = [job for job in members if _columns_ok(job)]
-            frames = [job.frame for job in ready if job.frame is not None]
-            for round_ in rounds(frames, kind, self.settings.phone_region):
-                item = _Cleaned(
-                    kind, source, [ready[i] for i in round_], [frames[i] for i in round_]
-                )
-                refers = get_contract(kind).customer_ref is not None
-                known = self._known  # kept by the writer; None after a failed read: it reads
-                if (
-                    self._worker.processes
-                    and kind != "customers"
-                    and not (refers and known is None)
-                ):
-                    try:
-                        versioned = (self._known_version, known) if known is not None else None
-                        item.cleaned = self._worker.clean(kind, item.frames, source, versioned)
-                    except Exception as exc:
-                        for job in item.jobs:
-                            job.future.set_exception(_as_cximpact(exc))
-                        continue
-                self._cleaned.put(item)
-                if kind == "customers":
-                    item.written.wait()
-        for job in (j for j in jobs if j.kind == "refit"):
-            self._cleaned.put(_Cleaned("refit", "refit", [job], []))
-
-    # -- the writer thread --------------------------------------------------------------------
-
-    def _write_loop(self) -> None:
-        try:
-            while (item := self._cleaned.get()) is not None:
-                started = time.perf_counter()
-                try:
-                    self._write(item)
-                finally:
-                    item.written.set()
-                self._batches += 1
-                self._last_batch_ms = (time.perf_counter() - started) * 1000
-        finally:
-            self._stored.put(None)
-
-    def _write(self, item: _Cleaned) -> None:
-        if item.kind == "refit":
-            try:
-                self._stored.put(self._refit(item.jobs[0]))
-            except Exception as exc:
-                item.jobs[0].future.set_exception(_as_cximpact(exc))
-            return
-        try:
-            self._store_round(item)
-        except Exception as exc:  # every waiting request gets the error, the thread lives
-            for job in item.jobs:
-                if not job.future.done():
-                    job.future.set_exception(_as_cximpact(exc))
-
-    def _store_round(self, cleaned: _Cleaned) -> None:
-        """Compare a round with the store and write it; it goes to the scorer before its
-        write starts."""
-        kind, batch = cleaned.kind, cleaned.jobs
-        try:
-            prepared, signals = self._prepare(kind, cleaned.frames, cleaned.source, cleaned.cleaned)
-        except Exception as exc:
-            for job in batch:
-                job.future.set_exception(_as_cximpact(exc))
-            return
-        result = prepared.result
-        live = kind == "interactions" and len(result.changed)
-        item = _Round(list(zip(batch, result.reports, strict=True)), None)
-        if live:
-            item.changed = result.changed
-            item.signals = Future()
-            if signals is not None:
-                item.signals.set_result(signals)
-            else:
-                self._signal_jobs.put((result.changed, item.signals))
-        self._stored.put(_Stored([item]))  # scored while it is written
-        try:
-            write_group(self.store, prepared)
-        except Exception as exc:
-            item.durable.set_exception(_as_cximpact(exc))
-            return
-        except BaseException as exc:  # the scorer must not wait for it forever
-            item.durable.set_exception(exc)
-            self._keys.pop(kind, None)  # rebuilt from the store on next use
-            raise
-        finally:
-            if kind == "customers":  # read again now, before the cleaner goes on
-                self._known = None
-                self._known_customers(kind="interactions")
-        self._keys[kind] |= prepared.new  # committed: the store holds them now
-        item.durable.set_result(None)
-
-    def _prepare(
-        self, kind: str, frames: list[pd.DataFrame], source: str, cleaned: Cleaned | None
-    ) -> tuple[PreparedGroup, pd.DataFrame | None]:
-        """Clean a round and compare it with the store, and the keyword signals of its new or
-        changed interactions when the worker computed them (else None: the signals thread
-        computes them while the round is written).
-
-        ``cleaned``: the round as the worker cleaned it (validation, redaction, and the signals
-        of every accepted interaction, in one round trip); here remain the comparison with the
-        store and the choice of the changed rows' signals. Without it the round is cleaned here.
-        """
-        known = self._known_customers(kind)
-        stored = self._stored_keys(kind)
-        if cleaned is None:
-            prepared = prepare_frames(
-                self.store,
-                kind,
-                frames,
-                self.settings,
-                source=source,
-                known_customers=known,
-                stored_keys=stored,
-            )
-            return prepared, None
-        prepared = finish_group(self.store, cleaned.group, stored_keys=stored)
-        if cleaned.signals is None:
-            return prepared, None
-        accepted_keys = cleaned.group.accepted[get_contract(kind).key].astype(str)
-        changed = isin(accepted_keys, prepared.new | prepared.differs)
-        return prepared, cleaned.signals[changed].reset_index(drop=True)
-
-    def _stored_keys(self, kind: str) -> set[str]:
-        """Every key the store holds for ``kind``: read from the store once (at the first
-        batch after a start), then kept by the writer as it commits, so comparing a batch
-        with the store costs O(batch), not a scan of the table."""
-        if kind not in self._keys:
-            self._keys[kind] = {str(k) for k in self.store.known_keys(kind).tolist()}
-        return self._keys[kind]
-
-    def _known_customers(self, kind: str) -> pd.Index | None:
-        """Customer ids in the store, cached between groups (only the writer changes them);
-        an Index, so validation looks them up without building one per batch."""
-        if get_contract(kind).customer_ref is None:
-            return None
-        if self._known is None:
-            keys = self.store.known_keys("customers").to_numpy(dtype=object)
-            self._known = pd.Index(pd.unique(keys), dtype=object)
-            self._known_version += 1  # the worker is sent them again
-        return self._known
-
-    def _refit(self, job: _Job) -> _Install:
+    def _refit(self, job: Job) -> _Install:
         started = time.perf_counter()
         analysis = analyse(self.store, self.settings)
         customers = self.store.read("customers")
@@ -525,12 +319,12 @@ class Ingestor(CaseRefresher):
                     )
                     for job in jobs:
                         if not job.future.done():
-                            job.future.set_exception(_as_cximpact(exc))
+                            job.future.set_exception(as_cximpact(exc))
             self._wake.set()  # cases follow right after the answers, on their own thread
             if stop:
                 return
 
-    def _publish(self, item: _Stored | _Install) -> None:
+    def _publish(self, item: Stored | _Install) -> None:
         if isinstance(item, _Install):
             self.scorer = item.scorer
             self.view = item.scorer.first_view(self.view.version + 1)
@@ -548,7 +342,7 @@ class Ingestor(CaseRefresher):
             kept = [r for r in item.rounds if r not in failed]
             lost = {id(r.changed) for r in failed}  # never deferred: they were not stored
             self._unscored = [f for f in self._unscored if id(f) not in lost]
-            item = _Stored(kept)
+            item = Stored(kept)
             scored = self._score_or_defer(kept)
         if scored is not None:
             self.view = scored
@@ -567,7 +361,7 @@ class Ingestor(CaseRefresher):
             count = report.inserted + report.updated if live else 0
             job.future.set_result(IngestOutcome(report, count, self.view.version))
 
-    def _score_or_defer(self, rounds_: list[_Round]) -> LiveView | None:
+    def _score_or_defer(self, rounds_: list[Round]) -> LiveView | None:
         """:meth:`_scored`; when scoring fails, the rows (stored by then, or failed and
         answered as such) wait for the next batch instead of being lost to the view."""
         try:
@@ -579,7 +373,7 @@ class Ingestor(CaseRefresher):
         self._unscored = []
         return scored
 
-    def _scored(self, rounds_: list[_Round]) -> LiveView | None:
+    def _scored(self, rounds_: list[Round]) -> LiveView | None:
         """The next view with the rounds' new or changed interactions (and those whose
         scoring failed before); None if none."""
         live = [r for r in rounds_ if r.changed is not None]
@@ -620,7 +414,7 @@ class Ingestor(CaseRefresher):
                     future.set_result(rows.iloc[lo:hi].reset_index(drop=True))
             except Exception as exc:  # the scorer gets the error with the rounds' requests
                 for _, future in jobs:
-                    future.set_exception(_as_cximpact(exc))
+                    future.set_exception(as_cximpact(exc))
 
     def _persist(self) -> None:
         """Write the live view's derived tables, so a reader of the file sees the live state."""
@@ -633,30 +427,12 @@ class Ingestor(CaseRefresher):
                 self.store.replace_table(name, frame)
 
 
-def _drain(jobs: queue.Queue[_Job | None]) -> list[_Job] | None:
-    """Block for one job, then take every job already waiting (group commit); None to stop."""
-    first = jobs.get()
-    if first is None:
-        return None
-    taken = [first]
-    while len(taken) < _MAX_GROUP:
-        try:
-            more = jobs.get_nowait()
-        except queue.Empty:
-            break
-        if more is None:
-            jobs.put(None)  # stop after this group
-            break
-        taken.append(more)
-    return taken
-
-
 def _merged(
-    first: _Stored | _Install, waiting: queue.Queue[_Stored | _Install | None]
-) -> tuple[list[_Stored | _Install], bool]:
+    first: Stored | _Install, waiting: queue.Queue[Stored | _Install | None]
+) -> tuple[list[Stored | _Install], bool]:
     """``first`` and every item already waiting, consecutive stored batches merged into one
     (one scoring pass for all of them); whether the stop signal was among them."""
-    items: list[_Stored | _Install] = [first]
+    items: list[Stored | _Install] = [first]
     stop = False
     while True:
         try:
@@ -667,32 +443,14 @@ def _merged(
             stop = True
             break
         last = items[-1]
-        if isinstance(more, _Stored) and isinstance(last, _Stored):
-            items[-1] = _Stored(last.rounds + more.rounds)
+        if isinstance(more, Stored) and isinstance(last, Stored):
+            items[-1] = Stored(last.rounds + more.rounds)
         else:
             items.append(more)
     return items, stop
-
-
-def _columns_ok(job: _Job) -> bool:
-    assert job.frame is not None
-    try:
-        check_columns(job.frame, get_contract(job.kind), job.source)
-    except CximpactError as exc:
-        job.future.set_exception(exc)
-        return False
-    return True
 
 
 def _audit_counts(report: IngestReport) -> dict[str, Any]:
     data = report.to_dict()
     keys = ("kind", "source", "rows_read", "accepted", "quarantined", "inserted", "updated")
     return {k: data[k] for k in keys}
-
-
-def _as_cximpact(exc: Exception) -> Exception:
-    """Errors we raise on purpose pass through; anything else is logged and named a store error."""
-    if isinstance(exc, CximpactError):
-        return exc
-    log.exception("writer failed")
-    return StoreError(f"the writer failed: {type(exc).__name__}: {exc}; see the server log")
