@@ -199,8 +199,8 @@ GIL_SWITCH_SECONDS = 0.0005
 def _settle_interpreter() -> None:
     """Tune the interpreter of the one long-running server process for latency.
 
-    * **GIL hand-offs.** The live path runs four threads (writer, keyword signals, scorer,
-      cases). The signals and scoring steps make many short pyarrow / numpy / DuckDB calls that
+    * **GIL hand-offs.** The live path runs four threads (cleaner, writer, scorer, cases).
+      The scoring and writing steps make many short pyarrow / numpy / DuckDB calls that
       release the GIL; each time, getting it back waits for whichever thread runs Python code
       to reach the switch interval (5 ms by default), the "convoy effect". With ~75 regex calls
       per batch the signals step took ~100 ms of wall time for ~30 ms of CPU. At 0.5 ms the
