@@ -394,13 +394,7 @@ class LiveScorer:
             ranked["mean_sentiment"] = np.where(
                 count > 0, sums[:, columns.index("sentiment_sum")] / count, np.nan
             )
-        batch = self._batch.index.get_indexer(names)
-        before = _at(self._batch["revenue_at_risk"].to_numpy(dtype=float), batch)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            ratio = np.where(before > 0, point / before, 1.0)
-        for column in _INTERVAL:
-            scaled = _at(self._batch[column].to_numpy(dtype=float), batch) * ratio
-            ranked[column] = np.where(np.isnan(scaled), point, scaled)
+        ranked |= self._intervals(names, point)
         known = self._effects.index.get_indexer(names)
         ranked["log_odds_effect"] = _at(self._effects.to_numpy(dtype=float), known)
         ranked["log_odds_standard_error"] = _at(self._errors.to_numpy(dtype=float), known)
@@ -418,16 +412,24 @@ class LiveScorer:
         return self._scaled_intervals(_rank_issues(customers_long, self.analysis.model, zeros))
 
     def _scaled_intervals(self, issues: pd.DataFrame) -> pd.DataFrame:
-        """Each issue's batch interval scaled by how its revenue at risk moved since."""
-        batch = self._batch.reindex(issues["issue"])
+        """``issues`` with :meth:`_intervals` set."""
         point = issues["revenue_at_risk"].to_numpy(dtype=float)
-        before = batch["revenue_at_risk"].to_numpy(dtype=float)
+        for column, values in self._intervals(pd.Index(issues["issue"]), point).items():
+            issues[column] = values
+        return issues
+
+    def _intervals(self, names: pd.Index, point: np.ndarray) -> dict[str, np.ndarray]:
+        """Each issue's batch interval scaled by how its revenue at risk (``point``) moved
+        since; an issue the batch did not know gets its point."""
+        batch = self._batch.index.get_indexer(names)
+        before = _at(self._batch["revenue_at_risk"].to_numpy(dtype=float), batch)
         with np.errstate(invalid="ignore", divide="ignore"):
             ratio = np.where(before > 0, point / before, 1.0)
+        scaled = {}
         for column in _INTERVAL:
-            scaled = batch[column].to_numpy(dtype=float) * ratio
-            issues[column] = np.where(np.isnan(scaled), point, scaled)
-        return issues
+            interval = _at(self._batch[column].to_numpy(dtype=float), batch) * ratio
+            scaled[column] = np.where(np.isnan(interval), point, interval)
+        return scaled
 
 
 def interaction_signals(
