@@ -108,10 +108,8 @@ def _frame_path(
 @pytest.mark.parametrize("seed", range(4))
 def test_few_customers_give_the_frames_of_the_frame_functions(seed: int, language: bool) -> None:
     customers, values, signals, model = _setting(seed, language)
-    few = FewCustomers.of(
-        customers, values, model, as_of=AS_OF, horizon_factor=0.7, language=language
-    )
-    assert few is not None
+    assert FewCustomers.takes(customers, values)
+    few = FewCustomers(customers, values, model, as_of=AS_OF, horizon_factor=0.7, language=language)
     rng = np.random.default_rng(seed)
     with_rows = signals["customer_id"].unique()
     for size in (1, 5, 40):
@@ -130,16 +128,12 @@ def test_few_customers_give_the_frames_of_the_frame_functions(seed: int, languag
 
 def test_few_customers_leave_rows_without_known_issues_to_the_frame_path() -> None:
     customers, values, signals, model = _setting(0, False)
-    few = FewCustomers.of(customers, values, model, as_of=AS_OF, horizon_factor=0.7, language=False)
-    assert few is not None
+    few = FewCustomers(customers, values, model, as_of=AS_OF, horizon_factor=0.7, language=False)
     part = signals.iloc[:3].assign(root_cause="other", secondary_root_cause="")
     assert few.rows(Columns.of(part), list(part["customer_id"].unique())) is None
 
 
 def test_few_customers_need_unique_ids() -> None:
-    customers, values, _, model = _setting(0, False)
+    customers, values, _, _ = _setting(0, False)
     twice = pd.concat([customers, customers.iloc[:1]])
-    assert (
-        FewCustomers.of(twice, values, model, as_of=AS_OF, horizon_factor=0.7, language=False)
-        is None
-    )
+    assert not FewCustomers.takes(twice, values)

@@ -130,30 +130,12 @@ class FewCustomers:
         self.value = vals["value"].to_numpy(dtype=float)
         self.values = {c: vals[c].to_numpy() for c in _VALUES}
 
-    @classmethod
-    def of(
-        cls,
-        customers: pd.DataFrame,
-        values: pd.DataFrame,
-        model: ChurnRiskModel,
-        *,
-        as_of: pd.Timestamp,
-        horizon_factor: float,
-        language: bool,
-    ) -> FewCustomers | None:
-        """The scorer, or ``None`` when customer ids are missing or repeated (then the frame
-        functions answer, as they did)."""
+    @staticmethod
+    def takes(customers: pd.DataFrame, values: pd.DataFrame) -> bool:
+        """Whether these tables can be read per customer: ids unique and present (else the
+        frame functions answer, as they did)."""
         ids = customers.index
-        if not (ids.is_unique and values.index.is_unique) or ids.hasnans:
-            return None
-        return cls(
-            customers,
-            values,
-            model,
-            as_of=as_of,
-            horizon_factor=horizon_factor,
-            language=language,
-        )
+        return bool(ids.is_unique and values.index.is_unique and not ids.hasnans)
 
     def rows(
         self, signals: Columns, scorable: list[Any]

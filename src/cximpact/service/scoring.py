@@ -151,13 +151,17 @@ class LiveScorer:
         self._issue_names = pd.Index(
             [c.removeprefix("issue:") for c in analysis.model.issue_columns_], name="issue"
         )
-        self._few = FewCustomers.of(
-            self.customers,
-            self._values,
-            analysis.model,
-            as_of=analysis.as_of,
-            horizon_factor=self.horizon_factor,
-            language=settings.risk_language_signals,
+        self._few = (
+            FewCustomers(
+                self.customers,
+                self._values,
+                analysis.model,
+                as_of=analysis.as_of,
+                horizon_factor=self.horizon_factor,
+                language=settings.risk_language_signals,
+            )
+            if FewCustomers.takes(self.customers, self._values)
+            else None
         )
 
     def first_view(self, version: int) -> LiveView:
