@@ -19,6 +19,7 @@ from fastapi.testclient import TestClient
 from cximpact.flow import ingest_directory
 from cximpact.service.app import create_app
 from cximpact.service.auth import ROLES, TokenStore
+from cximpact.service.live import Ingestor
 from cximpact.settings import Settings, load_settings
 from cximpact.simulate import SimulationConfig, simulate, write_enterprise
 from cximpact.store.analytics import AnalyticsStore
@@ -52,6 +53,19 @@ def enterprise_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     with AnalyticsStore(settings.db) as store:
         ingest_directory(store, root / "data", settings)
     return root
+
+
+def ingestor_on_copy(
+    enterprise_dir: Path, where: Path, **overrides: Any
+) -> tuple[Ingestor, TokenStore]:
+    """An ingestor (not started) on a copy of the enterprise's store in ``where``, auditing to
+    its token store (returned too: the caller closes it)."""
+    db = where / "cx.duckdb"
+    shutil.copy(enterprise_dir / "base.duckdb", db)
+    settings = load_settings(db=db, **overrides)
+    tokens = TokenStore(settings.state_url())
+    tokens.upgrade()
+    return Ingestor(settings, tokens, tokens.record), tokens
 
 
 def start(

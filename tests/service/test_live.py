@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -11,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, text
 
-from .conftest import Running, start
+from .conftest import Running, ingestor_on_copy, start
 
 
 def _post(running: Running, records: list[dict[str, Any]]) -> dict[str, Any]:
@@ -139,17 +138,11 @@ def test_live_exposure_refreshes_the_issue_case(
 
 
 def test_stopping_writes_the_live_view_to_the_store(enterprise_dir: Path, tmp_path: Path) -> None:
-    from cximpact.service.auth import TokenStore
-    from cximpact.service.live import Ingestor, records_frame
-    from cximpact.settings import load_settings
+    from cximpact.service.live import records_frame
     from cximpact.store.analytics import AnalyticsStore
 
-    db = tmp_path / "cx.duckdb"
-    shutil.copy(enterprise_dir / "base.duckdb", db)
-    settings = load_settings(db=db)
-    tokens = TokenStore(settings.state_url())
-    tokens.upgrade()
-    ingestor = Ingestor(settings, tokens, tokens.record)
+    ingestor, tokens = ingestor_on_copy(enterprise_dir, tmp_path)
+    db = ingestor.settings.db
     ingestor.start(refit=True)
     customer = str(ingestor.view.risk["customer_id"].iloc[0])
     record = {

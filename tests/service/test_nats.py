@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 import socket
 import uuid
 from pathlib import Path
@@ -14,12 +13,9 @@ from typing import Any
 import pytest
 
 from cximpact.errors import ContractError
-from cximpact.service.auth import TokenStore
 from cximpact.service.consumer import consume, parse_message
-from cximpact.service.live import Ingestor
-from cximpact.settings import load_settings
 
-from .conftest import TEST_SETTINGS
+from .conftest import TEST_SETTINGS, ingestor_on_copy
 
 NATS_URL = "nats://127.0.0.1:4222"
 
@@ -49,12 +45,7 @@ def test_consumers_ingest_each_message_once_and_redelivery_changes_nothing(
 ) -> None:
     import nats
 
-    db = tmp_path / "cx.duckdb"
-    shutil.copy(enterprise_dir / "base.duckdb", db)
-    settings = load_settings(db=db, **TEST_SETTINGS)
-    tokens = TokenStore(settings.state_url())
-    tokens.upgrade()
-    ingestor = Ingestor(settings, tokens, tokens.record)
+    ingestor, tokens = ingestor_on_copy(enterprise_dir, tmp_path, **TEST_SETTINGS)
     ingestor.start(refit=True)
     customers = list(ingestor.view.risk["customer_id"][:20])
     subject = f"cximpact.test.{uuid.uuid4().hex[:8]}"

@@ -5,7 +5,6 @@ server dies) handled without losing the round in hand."""
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -21,6 +20,8 @@ from cximpact.service import _worker
 from cximpact.service._worker import LiveWorker
 from cximpact.service.batching import clean_frames
 from cximpact.settings import Settings, load_settings
+
+from .conftest import ingestor_on_copy
 
 
 def _settings(processes: int) -> Settings:
@@ -253,15 +254,7 @@ def _alive(pid: int) -> bool:
 def test_a_failed_startup_stops_the_worker(
     enterprise_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from cximpact.service.auth import TokenStore
-    from cximpact.service.live import Ingestor
-
-    db = tmp_path / "cx.duckdb"
-    shutil.copy(enterprise_dir / "base.duckdb", db)
-    settings = load_settings(db=db)
-    tokens = TokenStore(settings.state_url())
-    tokens.upgrade()
-    ingestor = Ingestor(settings, tokens, tokens.record)
+    ingestor, _ = ingestor_on_copy(enterprise_dir, tmp_path)
 
     def broken(**_: Any) -> None:
         raise RuntimeError("the refit failed")
